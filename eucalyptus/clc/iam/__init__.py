@@ -1,0 +1,1 @@
+"""The Euare (IAM) Query API at /services/Euare."""

@@ -1,0 +1,1 @@
+"""Identity: accounts, users, groups, keys, certificates, policies (the Euare service)."""

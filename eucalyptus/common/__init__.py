@@ -1,0 +1,1 @@
+"""Code shared by every component. Imports nothing from the daemons."""
