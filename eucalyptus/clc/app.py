@@ -20,7 +20,7 @@ from eucalyptus.clc.identity.access import ClcAuthenticator
 from eucalyptus.clc.identity.principal import Principal
 from eucalyptus.clc.migrations import MIGRATIONS
 from eucalyptus.common.api.query_service import QueryService
-from eucalyptus.common.daemon import DaemonContext, run_daemon
+from eucalyptus.common.daemon import DaemonContext
 from eucalyptus.common.db import utcnow
 
 log = logging.getLogger("cloud")
@@ -36,8 +36,14 @@ async def build_app(dctx: DaemonContext) -> web.Application:
     public_host = dctx.conf.get_str("CLC_HOST", "") or (
         "127.0.0.1" if dctx.host in ("0.0.0.0", "") else dctx.host  # noqa: S104
     )
-    ctx = ClcContext(paths=dctx.paths, conf=dctx.conf, db=db, public_host=public_host,
-                     port=dctx.port, started_at=utcnow())
+    ctx = ClcContext(
+        paths=dctx.paths,
+        conf=dctx.conf,
+        db=db,
+        public_host=public_host,
+        port=dctx.port,
+        started_at=utcnow(),
+    )
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[CLC_KEY] = ctx
     authenticator = ClcAuthenticator(db, ctx.policies)
@@ -46,8 +52,12 @@ async def build_app(dctx: DaemonContext) -> web.Application:
     for path in ("/services/Euare", "/services/Euare/"):
         app.router.add_route("POST", path, euare.handle)
         app.router.add_route("GET", path, euare.handle)
-    for path in ("/services/Eucalyptus", "/services/Eucalyptus/", "/services/compute",
-                 "/services/compute/"):
+    for path in (
+        "/services/Eucalyptus",
+        "/services/Eucalyptus/",
+        "/services/compute",
+        "/services/compute/",
+    ):
         app.router.add_route("POST", path, ec2.handle)
         app.router.add_route("GET", path, ec2.handle)
     _add_configuration_service(app, ctx)
@@ -66,16 +76,19 @@ async def build_app(dctx: DaemonContext) -> web.Application:
 
 def _add_configuration_service(app: web.Application, ctx: ClcContext) -> None:
     """Component registration over the internal SOAP (needs the cloud keys)."""
+    if not (ctx.paths.keys_dir / "cloud-cert.pem").exists():
+        log.warning(
+            "no cloud keys in %s: component registration is off until `euca_conf --initialize`",
+            ctx.paths.keys_dir,
+        )
+        return
     from eucalyptus.clc.configuration import configuration_handlers, trusted_admin_peers
     from eucalyptus.common.soap.configuration_msgs import CONFIGURATION_SERVICE
     from eucalyptus.common.soap.server import add_soap_service
 
-    if not (ctx.paths.keys_dir / "cloud-cert.pem").exists():
-        log.warning("no cloud keys in %s: component registration is off until "
-                    "`euca_conf --initialize`", ctx.paths.keys_dir)
-        return
-    add_soap_service(app, CONFIGURATION_SERVICE, configuration_handlers(ctx),
-                     trusted_admin_peers(ctx.paths))
+    add_soap_service(
+        app, CONFIGURATION_SERVICE, configuration_handlers(ctx), trusted_admin_peers(ctx.paths)
+    )
 
 
 def _safe_url(url: str) -> str:
@@ -84,12 +97,3 @@ def _safe_url(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_daemon("cloud", build_app, default_port=DEFAULT_PORT, port_key="CLC_PORT",
-                      argv=argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

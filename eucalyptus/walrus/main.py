@@ -18,7 +18,9 @@ async def build_app(dctx: DaemonContext) -> web.Application:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_daemon("walrus", build_app, default_port=DEFAULT_PORT, port_key="WALRUS_PORT", argv=argv)
+    return run_daemon(
+        "walrus", build_app, default_port=DEFAULT_PORT, port_key="WALRUS_PORT", argv=argv
+    )
 
 
 if __name__ == "__main__":

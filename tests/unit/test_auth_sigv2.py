@@ -239,6 +239,11 @@ def test_host_signed_without_port_is_accepted() -> None:
     identify(parts).verify(SECRET, now=NOW)
 
 
+def test_host_is_lower_cased() -> None:
+    parts = _signed_get(host="clc.example.com:8773", sent_host="CLC.Example.com:8773")
+    identify(parts).verify(SECRET, now=NOW)
+
+
 def test_path_signed_as_root_is_accepted() -> None:
     identify(_signed_get(path="/", sent_path="/services/Euare")).verify(SECRET, now=NOW)
 

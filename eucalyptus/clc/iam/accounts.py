@@ -10,23 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 from eucalyptus.clc.context import ClcContext
-from eucalyptus.clc.identity import names, store
 from eucalyptus.clc.iam.base import Call, Request, in_transaction, page
+from eucalyptus.clc.identity import names, store
 from eucalyptus.common.errors import AccessDenied, NoSuchEntity
 
 
 def _cloud_admin_only(call: Call) -> None:
     if not call.principal.is_cloud_admin:
-        raise AccessDenied(f"User: {call.principal.arn} is not authorized to perform: "
-                           f"iam:{call.req.action}; only the cloud administrator may")
+        raise AccessDenied(
+            f"User: {call.principal.arn} is not authorized to perform: "
+            f"iam:{call.req.action}; only the cloud administrator may"
+        )
 
 
 def actions(ctx: ClcContext) -> dict[str, Any]:
     async def create_account(req: Request) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             _cloud_admin_only(call)
-            account, _ = store.create_account(call.session,
-                                              names.account_name(call.require("AccountName")))
+            account, _ = store.create_account(
+                call.session, names.account_name(call.require("AccountName"))
+            )
             return {"Account": {"AccountName": account.name, "AccountId": account.number}}
 
         return await in_transaction(ctx, req, work)
@@ -35,8 +38,9 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
         def work(call: Call) -> None:
             _cloud_admin_only(call)
             account = store.get_account(call.session, call.require("AccountName"))
-            store.delete_account(call.session, account,
-                                 recursive=call.req.params.get_bool("Recursive"))
+            store.delete_account(
+                call.session, account, recursive=call.req.params.get_bool("Recursive")
+            )
 
         await in_transaction(ctx, req, work)
         return None
@@ -45,8 +49,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             _cloud_admin_only(call)
             accounts = store.list_accounts(call.session)
-            return page(accounts, call, lambda a: a.name, "Accounts",
-                        lambda a: {"AccountName": a.name, "AccountId": a.number})
+            return page(
+                accounts,
+                call,
+                lambda a: a.name,
+                "Accounts",
+                lambda a: {"AccountName": a.name, "AccountId": a.number},
+            )
 
         return await in_transaction(ctx, req, work)
 

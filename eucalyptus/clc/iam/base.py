@@ -48,11 +48,14 @@ class Call:
 
     def authorize(self, action: str, resource: str, account: Account) -> None:
         conditions = request_conditions(
-            self.principal, remote=self.req.remote, secure=self.req.secure,
+            self.principal,
+            remote=self.req.remote,
+            secure=self.req.secure,
             now=self.req.received_at,
         )
-        authorize(self.principal, f"iam:{action}", resource, conditions,
-                  resource_account=account.number)
+        authorize(
+            self.principal, f"iam:{action}", resource, conditions, resource_account=account.number
+        )
 
     def target_user(self, account: Account, param: str = "UserName") -> User:
         """The user named by ``param``, or the caller when it is absent (AWS rule)."""
@@ -70,12 +73,16 @@ class Call:
         self.authorize(action, group_arn(account.number, group.path, group.name), account)
 
 
-def in_transaction(ctx: ClcContext, req: Request, work: Callable[[Call], T]) -> Any:
-    return ctx.db.run(lambda session: work(Call(req, session)))
+async def in_transaction(ctx: ClcContext, req: Request, work: Callable[[Call], T]) -> T:
+    """Run ``work`` in one database transaction, off the event loop."""
+    return await ctx.db.run(lambda session: work(Call(req, session)))
 
 
 def page(
-    items: Sequence[T], call: Call, key: Callable[[T], str], list_name: str,
+    items: Sequence[T],
+    call: Call,
+    key: Callable[[T], str],
+    list_name: str,
     render: Callable[[T], Any],
 ) -> dict[str, Any]:
     """IAM paging: ``Marker`` / ``MaxItems`` in, ``IsTruncated`` / ``Marker`` out."""

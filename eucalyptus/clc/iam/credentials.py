@@ -8,10 +8,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from eucalyptus.clc.context import ClcContext
+from eucalyptus.clc.iam.base import Call, Request, in_transaction, page
 from eucalyptus.clc.identity import store
 from eucalyptus.clc.identity.models import LoginProfile, SigningCertificate
 from eucalyptus.clc.identity.passwords import hash_password
-from eucalyptus.clc.iam.base import Call, Request, in_transaction, page
 from eucalyptus.common.db import utcnow
 from eucalyptus.common.errors import (
     EntityAlreadyExists,
@@ -64,9 +64,15 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             user = call.target_user(account)
             call.authorize_user("CreateAccessKey", account, user)
             key = store.create_access_key(call.session, user)
-            return {"AccessKey": {"UserName": user.name, "AccessKeyId": key.key_id,
-                                  "Status": key.status, "SecretAccessKey": key.secret,
-                                  "CreateDate": key.created}}
+            return {
+                "AccessKey": {
+                    "UserName": user.name,
+                    "AccessKeyId": key.key_id,
+                    "Status": key.status,
+                    "SecretAccessKey": key.secret,
+                    "CreateDate": key.created,
+                }
+            }
 
         return await in_transaction(ctx, req, work)
 
@@ -76,9 +82,18 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             user = call.target_user(account)
             call.authorize_user("ListAccessKeys", account, user)
             keys = store.list_access_keys(call.session, user)
-            return page(keys, call, lambda k: k.key_id, "AccessKeyMetadata", lambda k: {
-                "UserName": user.name, "AccessKeyId": k.key_id, "Status": k.status,
-                "CreateDate": k.created})
+            return page(
+                keys,
+                call,
+                lambda k: k.key_id,
+                "AccessKeyMetadata",
+                lambda k: {
+                    "UserName": user.name,
+                    "AccessKeyId": k.key_id,
+                    "Status": k.status,
+                    "CreateDate": k.created,
+                },
+            )
 
         return await in_transaction(ctx, req, work)
 
@@ -98,8 +113,9 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             account = call.account()
             user = call.target_user(account)
             call.authorize_user("DeleteAccessKey", account, user)
-            call.session.delete(store.get_access_key(call.session, user,
-                                                     call.require("AccessKeyId")))
+            call.session.delete(
+                store.get_access_key(call.session, user, call.require("AccessKeyId"))
+            )
 
         await in_transaction(ctx, req, work)
         return None
@@ -121,8 +137,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             user = call.target_user(account)
             call.authorize_user("ListSigningCertificates", account, user)
             certs = store.list_signing_certificates(call.session, user)
-            return page(certs, call, lambda c: c.cert_id, "Certificates",
-                        lambda c: certificate_data(user.name, c))
+            return page(
+                certs,
+                call,
+                lambda c: c.cert_id,
+                "Certificates",
+                lambda c: certificate_data(user.name, c),
+            )
 
         return await in_transaction(ctx, req, work)
 
@@ -131,8 +152,7 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             account = call.account()
             user = call.target_user(account)
             call.authorize_user("UpdateSigningCertificate", account, user)
-            cert = store.get_signing_certificate(call.session, user,
-                                                 call.require("CertificateId"))
+            cert = store.get_signing_certificate(call.session, user, call.require("CertificateId"))
             cert.status = _status(call)
 
         await in_transaction(ctx, req, work)
@@ -143,8 +163,9 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             account = call.account()
             user = call.target_user(account)
             call.authorize_user("DeleteSigningCertificate", account, user)
-            call.session.delete(store.get_signing_certificate(call.session, user,
-                                                              call.require("CertificateId")))
+            call.session.delete(
+                store.get_signing_certificate(call.session, user, call.require("CertificateId"))
+            )
 
         await in_transaction(ctx, req, work)
         return None
@@ -159,10 +180,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
                 if verb == "Create":
                     if profile is not None:
                         raise EntityAlreadyExists(
-                            f"Login Profile for user {user.name} already exists.")
+                            f"Login Profile for user {user.name} already exists."
+                        )
                     profile = LoginProfile(
-                        user_id=user.id, password_hash=hash_password(call.require("Password")),
-                        reset_required=call.req.params.get_bool("PasswordResetRequired"))
+                        user_id=user.id,
+                        password_hash=hash_password(call.require("Password")),
+                        reset_required=call.req.params.get_bool("PasswordResetRequired"),
+                    )
                     call.session.add(profile)
                     call.session.flush()
                 elif profile is None:
@@ -172,14 +196,18 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
                     if password:
                         profile.password_hash = hash_password(password)
                     if "PasswordResetRequired" in call.req.params:
-                        profile.reset_required = call.req.params.get_bool(
-                            "PasswordResetRequired")
+                        profile.reset_required = call.req.params.get_bool("PasswordResetRequired")
                     return None
                 elif verb == "Delete":
                     call.session.delete(profile)
                     return None
-                return {"LoginProfile": {"UserName": user.name, "CreateDate": profile.created,
-                                         "PasswordResetRequired": profile.reset_required}}
+                return {
+                    "LoginProfile": {
+                        "UserName": user.name,
+                        "CreateDate": profile.created,
+                        "PasswordResetRequired": profile.reset_required,
+                    }
+                }
 
             return await in_transaction(ctx, req, work)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from eucalyptus.clc.context import ClcContext
+from eucalyptus.clc.iam.base import Call, Request, group_data, in_transaction, page, user_data
 from eucalyptus.clc.identity import names, store
 from eucalyptus.clc.identity.principal import group_arn
-from eucalyptus.clc.iam.base import Call, Request, group_data, in_transaction, page, user_data
 
 
 def actions(ctx: ClcContext) -> dict[str, Any]:
@@ -17,8 +17,9 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             name = names.group_name(call.require("GroupName"))
             path = names.path(call.param("Path"))
             call.authorize("CreateGroup", group_arn(account.number, path, name), account)
-            return {"Group": group_data(account, store.create_group(call.session, account, name,
-                                                                    path))}
+            return {
+                "Group": group_data(account, store.create_group(call.session, account, name, path))
+            }
 
         return await in_transaction(ctx, req, work)
 
@@ -28,8 +29,7 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             group = store.get_group(call.session, account, call.require("GroupName"))
             call.authorize_group("GetGroup", account, group)
             members = store.group_members(call.session, group)
-            result = page(members, call, lambda u: u.name, "Users",
-                          lambda u: user_data(account, u))
+            result = page(members, call, lambda u: u.name, "Users", lambda u: user_data(account, u))
             return {"Group": group_data(account, group), **result}
 
         return await in_transaction(ctx, req, work)
@@ -41,8 +41,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             call.authorize_group("UpdateGroup", account, group)
             new_name, new_path = call.param("NewGroupName"), call.param("NewPath")
             if new_name or new_path:
-                call.authorize("UpdateGroup", group_arn(account.number, names.path(
-                    new_path or group.path), new_name or group.name), account)
+                call.authorize(
+                    "UpdateGroup",
+                    group_arn(
+                        account.number, names.path(new_path or group.path), new_name or group.name
+                    ),
+                    account,
+                )
             store.update_group(call.session, account, group, new_name or None, new_path or None)
 
         await in_transaction(ctx, req, work)
@@ -54,7 +59,8 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             group = store.get_group(call.session, account, call.require("GroupName"))
             call.authorize_group("DeleteGroup", account, group)
             recursive = call.req.params.get_bool("IsRecursive") or call.req.params.get_bool(
-                "Recursive")
+                "Recursive"
+            )
             store.delete_group(call.session, group, recursive=recursive)
 
         await in_transaction(ctx, req, work)
@@ -64,11 +70,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             account = call.account()
             prefix = call.param("PathPrefix") or "/"
-            call.authorize("ListGroups", group_arn(account.number, prefix, "*")
-                           if prefix.endswith("/") else "*", account)
+            call.authorize(
+                "ListGroups",
+                group_arn(account.number, prefix, "*") if prefix.endswith("/") else "*",
+                account,
+            )
             groups = store.list_groups(call.session, account, prefix)
-            return page(groups, call, lambda g: g.name, "Groups",
-                        lambda g: group_data(account, g))
+            return page(groups, call, lambda g: g.name, "Groups", lambda g: group_data(account, g))
 
         return await in_transaction(ctx, req, work)
 
@@ -94,8 +102,7 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             user = store.get_user(call.session, account, call.require("UserName"))
             call.authorize_user("ListGroupsForUser", account, user)
             groups = store.groups_for_user(call.session, user)
-            return page(groups, call, lambda g: g.name, "Groups",
-                        lambda g: group_data(account, g))
+            return page(groups, call, lambda g: g.name, "Groups", lambda g: group_data(account, g))
 
         return await in_transaction(ctx, req, work)
 

@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import quote
 
 from eucalyptus.clc.context import ClcContext
+from eucalyptus.clc.iam.base import Call, Request, in_transaction, page
 from eucalyptus.clc.identity import names, store
 from eucalyptus.clc.identity.models import Account
-from eucalyptus.clc.iam.base import Call, Request, in_transaction, page
 from eucalyptus.common.errors import AccessDenied
 from eucalyptus.common.policy import parse_policy
 
@@ -61,8 +61,7 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
         async def handler(req: Request) -> dict[str, Any]:
             def work(call: Call) -> dict[str, Any]:
                 _, owner_id, owner_name = _owner(call, kind, "Get")
-                policy = store.get_policy(call.session, kind, owner_id,
-                                          call.require("PolicyName"))
+                policy = store.get_policy(call.session, kind, owner_id, call.require("PolicyName"))
                 return {
                     _name_key(kind): owner_name,
                     "PolicyName": policy.name,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from eucalyptus.clc.context import ClcContext
+from eucalyptus.clc.iam.base import Call, Request, in_transaction, page, user_data
 from eucalyptus.clc.identity import names, store
 from eucalyptus.clc.identity.principal import user_arn
-from eucalyptus.clc.iam.base import Call, Request, in_transaction, page, user_data
 
 
 def actions(ctx: ClcContext) -> dict[str, Any]:
@@ -39,8 +39,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             new_name, new_path = call.param("NewUserName"), call.param("NewPath")
             if new_name or new_path:
                 # a move needs permission on both sides (the user guide's rule)
-                call.authorize("UpdateUser", user_arn(account.number, names.path(
-                    new_path or user.path), new_name or user.name), account)
+                call.authorize(
+                    "UpdateUser",
+                    user_arn(
+                        account.number, names.path(new_path or user.path), new_name or user.name
+                    ),
+                    account,
+                )
             store.update_user(call.session, user, new_name or None, new_path or None)
 
         await in_transaction(ctx, req, work)
@@ -52,7 +57,8 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
             user = store.get_user(call.session, account, call.require("UserName"))
             call.authorize_user("DeleteUser", account, user)
             recursive = call.req.params.get_bool("IsRecursive") or call.req.params.get_bool(
-                "Recursive")
+                "Recursive"
+            )
             store.delete_user(call.session, user, recursive=recursive)
 
         await in_transaction(ctx, req, work)
@@ -62,11 +68,13 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             account = call.account()
             prefix = call.param("PathPrefix") or "/"
-            call.authorize("ListUsers", user_arn(account.number, prefix, "*")
-                           if prefix.endswith("/") else "*", account)
+            call.authorize(
+                "ListUsers",
+                user_arn(account.number, prefix, "*") if prefix.endswith("/") else "*",
+                account,
+            )
             users = store.list_users(call.session, account, prefix)
-            return page(users, call, lambda u: u.name, "Users",
-                        lambda u: user_data(account, u))
+            return page(users, call, lambda u: u.name, "Users", lambda u: user_data(account, u))
 
         return await in_transaction(ctx, req, work)
 

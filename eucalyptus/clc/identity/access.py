@@ -108,7 +108,10 @@ def decide(
     if resource_account is not None and resource_account != principal.account_number:
         return Decision.IMPLICIT_DENY
     ctx = RequestContext(action=action, resource=resource, condition_values=conditions)
-    if principal.account_policies and evaluate(principal.account_policies, ctx) is Decision.EXPLICIT_DENY:
+    if (
+        principal.account_policies
+        and evaluate(principal.account_policies, ctx) is Decision.EXPLICIT_DENY
+    ):
         return Decision.EXPLICIT_DENY
     if principal.is_account_admin:
         return Decision.ALLOW

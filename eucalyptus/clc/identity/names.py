@@ -31,13 +31,15 @@ def group_name(value: str, what: str = "groupName") -> str:
 
 
 def policy_name(value: str) -> str:
-    return _check(_POLICY, value, "policyName", "must be 1-128 characters of letters, digits "
-                  "and +=,.@_-")
+    return _check(
+        _POLICY, value, "policyName", "must be 1-128 characters of letters, digits and +=,.@_-"
+    )
 
 
 def account_name(value: str) -> str:
-    return _check(_ACCOUNT, value, "accountName", "must be 1-63 lower-case letters, digits and "
-                  "inner hyphens")
+    return _check(
+        _ACCOUNT, value, "accountName", "must be 1-63 lower-case letters, digits and inner hyphens"
+    )
 
 
 def path(value: str | None, what: str = "path") -> str:

@@ -39,7 +39,7 @@ from eucalyptus.common.errors import (
 MAX_ACCESS_KEYS = 2
 
 
-# --- accounts ------------------------------------------------------------------------------
+# --- accounts --------------------------------------------------------------------------------
 def get_account(session: Session, name_or_number: str) -> Account:
     account = session.scalars(
         select(Account).where((Account.name == name_or_number) | (Account.number == name_or_number))
@@ -99,7 +99,7 @@ def rename_account(session: Session, account: Account, new_name: str) -> None:
     account.name = new_name
 
 
-# --- users ---------------------------------------------------------------------------------
+# --- users -----------------------------------------------------------------------------------
 def _new_user(session: Session, account: Account, name: str, path: str) -> User:
     user = User(account_id=account.id, name=name, path=path, unique_id=ids.unique_id("AIDA"))
     user.account = account
@@ -137,9 +137,7 @@ def list_users(session: Session, account: Account, path_prefix: str = "/") -> Se
     ).all()
 
 
-def update_user(
-    session: Session, user: User, new_name: str | None, new_path: str | None
-) -> None:
+def update_user(session: Session, user: User, new_name: str | None, new_path: str | None) -> None:
     if user.name == names.ADMIN_USER and new_name not in (None, user.name):
         raise DeleteConflict("The account administrator admin cannot be renamed")
     if new_name is not None and new_name != user.name:
@@ -155,16 +153,21 @@ def delete_user(session: Session, user: User, *, recursive: bool = False) -> Non
     if user.name == names.ADMIN_USER:
         raise DeleteConflict("The account administrator admin cannot be deleted")
     attached = {
-        "access keys": select(func.count()).select_from(AccessKey).where(
-            AccessKey.user_id == user.id),
-        "signing certificates": select(func.count()).select_from(SigningCertificate).where(
-            SigningCertificate.user_id == user.id),
-        "policies": select(func.count()).select_from(Policy).where(
-            Policy.owner_kind == "user", Policy.owner_id == user.id),
-        "group memberships": select(func.count()).select_from(GroupMembership).where(
-            GroupMembership.user_id == user.id),
-        "a login profile": select(func.count()).select_from(LoginProfile).where(
-            LoginProfile.user_id == user.id),
+        "access keys": select(func.count())
+        .select_from(AccessKey)
+        .where(AccessKey.user_id == user.id),
+        "signing certificates": select(func.count())
+        .select_from(SigningCertificate)
+        .where(SigningCertificate.user_id == user.id),
+        "policies": select(func.count())
+        .select_from(Policy)
+        .where(Policy.owner_kind == "user", Policy.owner_id == user.id),
+        "group memberships": select(func.count())
+        .select_from(GroupMembership)
+        .where(GroupMembership.user_id == user.id),
+        "a login profile": select(func.count())
+        .select_from(LoginProfile)
+        .where(LoginProfile.user_id == user.id),
     }
     if not recursive:
         held = [what for what, query in attached.items() if session.scalar(query)]
@@ -174,14 +177,15 @@ def delete_user(session: Session, user: User, *, recursive: bool = False) -> Non
     session.delete(user)
 
 
-# --- groups --------------------------------------------------------------------------------
+# --- groups ----------------------------------------------------------------------------------
 def create_group(session: Session, account: Account, name: str, path: str | None) -> Group:
     names.group_name(name)
     checked_path = names.path(path)
     if _group_or_none(session, account, name) is not None:
         raise EntityAlreadyExists(f"Group with name {name} already exists.")
-    group = Group(account_id=account.id, name=name, path=checked_path,
-                  unique_id=ids.unique_id("AGPA"))
+    group = Group(
+        account_id=account.id, name=name, path=checked_path, unique_id=ids.unique_id("AGPA")
+    )
     session.add(group)
     session.flush()
     return group
@@ -222,29 +226,38 @@ def update_group(
 
 def delete_group(session: Session, group: Group, *, recursive: bool = False) -> None:
     members = session.scalar(
-        select(func.count()).select_from(GroupMembership).where(GroupMembership.group_id == group.id)
+        select(func.count())
+        .select_from(GroupMembership)
+        .where(GroupMembership.group_id == group.id)
     )
     policies = session.scalar(
-        select(func.count()).select_from(Policy).where(
-            Policy.owner_kind == "group", Policy.owner_id == group.id)
+        select(func.count())
+        .select_from(Policy)
+        .where(Policy.owner_kind == "group", Policy.owner_id == group.id)
     )
     if (members or policies) and not recursive:
-        raise DeleteConflict("Cannot delete entity, must remove users and policies from group first.")
+        raise DeleteConflict(
+            "Cannot delete entity, must remove users and policies from group first."
+        )
     session.execute(delete(Policy).where(Policy.owner_kind == "group", Policy.owner_id == group.id))
     session.delete(group)
 
 
 def group_members(session: Session, group: Group) -> Sequence[User]:
     return session.scalars(
-        select(User).join(GroupMembership, GroupMembership.user_id == User.id)
-        .where(GroupMembership.group_id == group.id).order_by(User.name)
+        select(User)
+        .join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.group_id == group.id)
+        .order_by(User.name)
     ).all()
 
 
 def groups_for_user(session: Session, user: User) -> Sequence[Group]:
     return session.scalars(
-        select(Group).join(GroupMembership, GroupMembership.group_id == Group.id)
-        .where(GroupMembership.user_id == user.id).order_by(Group.name)
+        select(Group)
+        .join(GroupMembership, GroupMembership.group_id == Group.id)
+        .where(GroupMembership.user_id == user.id)
+        .order_by(Group.name)
     ).all()
 
 
@@ -295,8 +308,10 @@ def active_key_or_new(session: Session, user: User) -> AccessKey:
     return create_access_key(session, user)
 
 
-# --- signing certificates -----------------------------------------------------------------------
-def add_signing_certificate(session: Session, user: User, pem: str, der: bytes) -> SigningCertificate:
+# --- signing certificates --------------------------------------------------------------------
+def add_signing_certificate(
+    session: Session, user: User, pem: str, der: bytes
+) -> SigningCertificate:
     fingerprint = hashlib.sha256(der).hexdigest()
     cert = SigningCertificate(
         cert_id=ids.unique_id("ASCA") + fingerprint[:8].upper(),
@@ -314,7 +329,8 @@ def add_signing_certificate(session: Session, user: User, pem: str, der: bytes) 
 
 def list_signing_certificates(session: Session, user: User) -> Sequence[SigningCertificate]:
     return session.scalars(
-        select(SigningCertificate).where(SigningCertificate.user_id == user.id)
+        select(SigningCertificate)
+        .where(SigningCertificate.user_id == user.id)
         .order_by(SigningCertificate.created)
     ).all()
 
@@ -326,15 +342,22 @@ def get_signing_certificate(session: Session, user: User, cert_id: str) -> Signi
     return cert
 
 
-# --- policies --------------------------------------------------------------------------------------
+# --- policies --------------------------------------------------------------------------------
 def put_policy(
     session: Session, kind: str, owner_id: int, account_id: int, name: str, document: str
 ) -> None:
     names.policy_name(name)
     existing = _policy_or_none(session, kind, owner_id, name)
     if existing is None:
-        session.add(Policy(owner_kind=kind, owner_id=owner_id, account_id=account_id, name=name,
-                           document=document))
+        session.add(
+            Policy(
+                owner_kind=kind,
+                owner_id=owner_id,
+                account_id=account_id,
+                name=name,
+                document=document,
+            )
+        )
     else:
         existing.document = document
 
@@ -356,7 +379,8 @@ def get_policy(session: Session, kind: str, owner_id: int, name: str) -> Policy:
 
 def list_policies(session: Session, kind: str, owner_id: int) -> Sequence[Policy]:
     return session.scalars(
-        select(Policy).where(Policy.owner_kind == kind, Policy.owner_id == owner_id)
+        select(Policy)
+        .where(Policy.owner_kind == kind, Policy.owner_id == owner_id)
         .order_by(Policy.name)
     ).all()
 

@@ -42,7 +42,7 @@ def error_code(error: AwsError, family: ApiFamily) -> tuple[str, int]:
 
 def iam_error(error: AwsError, request_id: str) -> tuple[bytes, int]:
     code, status = error.code_for("iam")
-    root = etree.Element(f"{{{IAM_NS}}}ErrorResponse", nsmap={None: IAM_NS})
+    root = etree.Element(f"{{{IAM_NS}}}ErrorResponse", nsmap={None: IAM_NS})  # type: ignore[dict-item]
     err = etree.SubElement(root, f"{{{IAM_NS}}}Error")
     etree.SubElement(err, f"{{{IAM_NS}}}Type").text = "Sender" if status < 500 else "Receiver"
     etree.SubElement(err, f"{{{IAM_NS}}}Code").text = code

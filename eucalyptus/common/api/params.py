@@ -50,7 +50,11 @@ class QueryParams:
         return value
 
     def get_int(
-        self, name: str, default: int | None = None, *, minimum: int | None = None,
+        self,
+        name: str,
+        default: int | None = None,
+        *,
+        minimum: int | None = None,
         maximum: int | None = None,
     ) -> int | None:
         raw = self._values.get(name)
@@ -59,7 +63,9 @@ class QueryParams:
         try:
             value = int(raw)
         except ValueError:
-            raise InvalidParameterValue(f"Invalid value {raw!r} for {name}: not an integer") from None
+            raise InvalidParameterValue(
+                f"Invalid value {raw!r} for {name}: not an integer"
+            ) from None
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
             raise InvalidParameterValue(f"Value {value} for {name} must be {bounds}")

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from eucalyptus.common.api import envelopes
 from eucalyptus.common.api.params import QueryParams
-from eucalyptus.common.auth import HttpRequestParts, identify
+from eucalyptus.common.auth import HttpRequestParts, SigningKeyCache, identify
 from eucalyptus.common.errors import (
     AwsError,
     InternalError,
@@ -38,6 +38,7 @@ P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
 
 DEFAULT_MAX_BODY = 1024 * 1024
+ACTION_KEY = "euca.action"
 
 
 class Authenticator(Protocol[P_co]):
@@ -82,6 +83,7 @@ class QueryService(Generic[P]):
         self.authenticator = authenticator
         self.max_body = max_body
         self.max_skew_seconds = max_skew_seconds
+        self.key_cache = SigningKeyCache()
 
     async def handle(self, request: web.Request) -> web.Response:
         rid = new_request_id()
@@ -93,20 +95,29 @@ class QueryService(Generic[P]):
             body = self._render_success(action, version, result, rid)
             status = 200
         except AwsError as error:
+            action = request.get(ACTION_KEY, action)
             body, status = self._render_error(error, rid)
             code = error.code_for(self.family)[0]
             log.info("%s from %s refused: %s: %s", action, request.remote, code, error.message)
         except Exception:
+            action = request.get(ACTION_KEY, action)
             log.exception("%s from %s failed", action, request.remote)
             body, status = self._render_error(InternalError("An internal error occurred."), rid)
         finally:
             correlation_id.reset(token)
         if status == 200:
             log.debug("%s ok in %.1f ms", action, (time.perf_counter() - started) * 1000)
-        return web.Response(body=body, status=status, content_type="text/xml", charset="utf-8",
-                            headers={"x-amzn-RequestId": rid})
+        return web.Response(
+            body=body,
+            status=status,
+            content_type="text/xml",
+            charset="utf-8",
+            headers={"x-amzn-RequestId": rid},
+        )
 
-    async def _serve(self, request: web.Request, rid: str) -> tuple[str, str, dict[str, Any] | None]:
+    async def _serve(
+        self, request: web.Request, rid: str
+    ) -> tuple[str, str, dict[str, Any] | None]:
         raw = await self._read_body(request)
         form: list[tuple[str, str]] = []
         if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
@@ -125,9 +136,15 @@ class QueryService(Generic[P]):
         received = datetime.now(UTC)
         pending = identify(parts)
         secret, principal = await self.authenticator.resolve(pending.access_key_id)
-        pending.verify(secret, now=received, max_skew=timedelta(seconds=self.max_skew_seconds))
+        pending.verify(
+            secret,
+            now=received,
+            max_skew=timedelta(seconds=self.max_skew_seconds),
+            key_cache=self.key_cache,
+        )
         params = QueryParams(pending.params)
         action = params.action
+        request[ACTION_KEY] = action
         handler = self.actions.get(action)
         if handler is None:
             raise InvalidAction(
@@ -165,4 +182,3 @@ class QueryService(Generic[P]):
         if self.family == "iam":
             return envelopes.iam_error(error, rid)
         return envelopes.ec2_error(error, rid)
-

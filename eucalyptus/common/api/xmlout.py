@@ -45,6 +45,6 @@ def fill(parent: etree._Element, value: Any, *, list_item: str, ns: str) -> None
 
 
 def document(root_name: str, ns: str, body: dict[str, Any], *, list_item: str) -> bytes:
-    root = etree.Element(f"{{{ns}}}{root_name}", nsmap={None: ns})
+    root = etree.Element(f"{{{ns}}}{root_name}", nsmap={None: ns})  # type: ignore[dict-item]
     fill(root, body, list_item=list_item, ns=ns)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
