@@ -38,7 +38,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from eucalyptus.common.errors import ConfigError
 
@@ -90,8 +90,13 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # pooled: opening a connection and setting its pragmas costs more than a query
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, poolclass=NullPool
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=8,
         )
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         return engine

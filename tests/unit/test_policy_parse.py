@@ -199,6 +199,8 @@ BAD_DOCUMENTS = [
      "Statement 1: unknown condition operator 'StringEqualz'"),
     ("unknown-qualifier", doc(cond("ForSomeValues:StringEquals", "aws:username", "a")),
      "Statement 1: unknown condition operator 'ForSomeValues:StringEquals'"),
+    ("two-qualifiers", doc(cond("ForAnyValue:ForAllValues:StringEquals", "aws:TagKeys", "a")),
+     "Statement 1: unknown condition operator 'ForAnyValue:ForAllValues:StringEquals'"),
     ("null-if-exists", doc(cond("NullIfExists", "aws:username", "true")),
      "Statement 1: condition operator 'NullIfExists': Null takes no IfExists or set qualifier"),
     ("operator-body-not-object", doc(with_(Condition={"StringEquals": "a"})),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -233,7 +234,9 @@ async def _post(
     async with session.post(url, data=data, headers=headers) as response:
         body = await response.read()
     _header, child = decode_envelope(body, 1 << 20)
-    return RawAnswer(response.status, body.decode(), Fault.from_element(child) if is_fault(child) else None)
+    return RawAnswer(
+        response.status, body.decode(), Fault.from_element(child) if is_fault(child) else None
+    )
 
 
 # --- the happy path -----------------------------------------------------------------------
@@ -264,6 +267,34 @@ def test_signed_call_works_end_to_end(pki: Pki) -> None:
 
 
 # --- security refusals --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["MessageID", "Created", "To"])
+def test_a_security_field_altered_after_signing_is_refused(pki: Pki, field: str) -> None:
+    registry = Registry()
+
+    async def scenario() -> None:
+        async with serving(registry, pki) as (base, session):
+            # signed for another service at another path: only To differs from a good one
+            data = _signed(pki.clc, _register(), to="/services/Other")
+            first = await _post(session, base, data)
+            assert first.fault is not None and first.fault.error_code == "MessageTargetMismatch"
+            old = re.search(rf"<euca:{field}>([^<]*)<".encode(), data)
+            assert old is not None
+            replacement = {
+                "MessageID": b"urn:uuid:fresh-id-to-dodge-the-replay-cache",
+                "Created": datetime.now(UTC).isoformat().replace("+00:00", "Z").encode(),
+                "To": CONFIGURATION_SERVICE.path.encode(),
+            }[field]
+            altered = data.replace(old.group(1), replacement)
+            if field != "To":  # make the message otherwise deliverable here
+                altered = altered.replace(b"/services/Other", CONFIGURATION_SERVICE.path.encode())
+            answer = await _post(session, base, altered)
+            assert answer.fault is not None
+            assert answer.fault.error_code == "InvalidMessageSignature"
+            assert registry.contexts == []
+
+    asyncio.run(scenario())
 
 
 def test_untrusted_certificate_is_refused_and_logged(
@@ -312,7 +343,9 @@ def test_timestamps_outside_the_skew_are_refused(pki: Pki, offset: float) -> Non
             assert answer.fault is not None and answer.fault.error_code == "MessageExpired"
             assert isinstance(error_from_fault(answer.fault), MessageExpired)
             near = datetime.now(UTC) + timedelta(seconds=offset / 6)
-            assert (await _post(session, base, _signed(pki.clc, _register(), now=near))).fault is None
+            assert (
+                await _post(session, base, _signed(pki.clc, _register(), now=near))
+            ).fault is None
 
     asyncio.run(scenario())
 
@@ -362,7 +395,13 @@ def test_unsigned_request_is_refused(pki: Pki) -> None:
 def test_a_signature_for_another_target_is_refused(pki: Pki, signed_for: dict[str, str]) -> None:
     async def scenario() -> None:
         async with serving(Registry(), pki) as (base, session):
-            answer = await _post(session, base, _signed(pki.clc, _register(), **signed_for))
+            data = _signed(
+                pki.clc,
+                _register(),
+                action=signed_for.get("action"),
+                to=signed_for.get("to", CONFIGURATION_SERVICE.path),
+            )
+            answer = await _post(session, base, data)
             assert answer.fault is not None
             assert isinstance(error_from_fault(answer.fault), MessageTargetMismatch)
 
@@ -489,7 +528,7 @@ def test_a_server_with_a_missing_or_undeclared_handler_refuses_to_construct(pki:
     table["ncRunInstance"] = table["DescribeService"]
     with pytest.raises(ConfigError, match="ncRunInstance"):
         make_soap_handler(CONFIGURATION_SERVICE, table, trusted=trusted)
-    assert make_soap_handler(CONFIGURATION_SERVICE, Registry().table(), trusted=trusted)
+    assert callable(make_soap_handler(CONFIGURATION_SERVICE, Registry().table(), trusted=trusted))
 
 
 def test_oversized_requests_are_refused(pki: Pki) -> None:
@@ -510,6 +549,23 @@ def test_oversized_requests_are_refused(pki: Pki) -> None:
             assert chunked.fault.error_code == "RequestEntityTooLarge"
             assert registry.contexts == []
             assert (await client.call(REGISTER_COMPONENT, _register())).component.name == "nc-1"
+
+    asyncio.run(scenario())
+
+
+def test_a_declared_oversized_body_is_refused_without_reading_it(pki: Pki) -> None:
+    async def scenario() -> None:
+        async with serving(Registry(), pki, max_body_bytes=4096) as (base, _session):
+            port = int(base.rstrip("/").rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                f"POST {CONFIGURATION_SERVICE.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: text/xml\r\nContent-Length: 1000000000\r\n\r\n<x>".encode()
+            )
+            await writer.drain()
+            status_line = await asyncio.wait_for(reader.readline(), timeout=5)
+            writer.close()
+            assert status_line.split()[1] == b"413"
 
     asyncio.run(scenario())
 

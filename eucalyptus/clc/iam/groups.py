@@ -69,12 +69,8 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
     async def list_groups(req: Request) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             account = call.account()
-            prefix = call.param("PathPrefix") or "/"
-            call.authorize(
-                "ListGroups",
-                group_arn(account.number, prefix, "*") if prefix.endswith("/") else "*",
-                account,
-            )
+            prefix = names.path_prefix(call.param("PathPrefix"))
+            call.authorize("ListGroups", group_arn(account.number, prefix, "*"), account)
             groups = store.list_groups(call.session, account, prefix)
             return page(groups, call, lambda g: g.name, "Groups", lambda g: group_data(account, g))
 

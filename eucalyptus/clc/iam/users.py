@@ -67,12 +67,8 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
     async def list_users(req: Request) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             account = call.account()
-            prefix = call.param("PathPrefix") or "/"
-            call.authorize(
-                "ListUsers",
-                user_arn(account.number, prefix, "*") if prefix.endswith("/") else "*",
-                account,
-            )
+            prefix = names.path_prefix(call.param("PathPrefix"))
+            call.authorize("ListUsers", user_arn(account.number, prefix, "*"), account)
             users = store.list_users(call.session, account, prefix)
             return page(users, call, lambda u: u.name, "Users", lambda u: user_data(account, u))
 

@@ -14,6 +14,7 @@ Every EC2, IAM and S3 action goes through :func:`authorize`.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -39,17 +40,40 @@ class PolicyCache:
 
 
 class ClcAuthenticator:
-    """Resolves access keys from the CLC's own database, on every request.
+    """Resolves access keys from the CLC's own database.
 
-    No cache: a deactivated or deleted key stops working at the next request.
+    Resolved keys are remembered for at most ``ttl`` seconds, and all of them are
+    forgotten by :meth:`invalidate`, which the Euare service calls after every
+    action that changes identity records. Every such change goes through this
+    process, so a deactivated or deleted key stops working at the next request; the
+    TTL only bounds what a change made behind the CLC's back (a restored database)
+    can leave in memory. Failures are never cached.
     """
 
-    def __init__(self, db: Database, policies: PolicyCache) -> None:
+    def __init__(
+        self, db: Database, policies: PolicyCache, *, ttl: float = 10.0, size: int = 10000
+    ) -> None:
         self.db = db
         self.policies = policies
+        self.ttl = ttl
+        self.size = size
+        self._cache: dict[str, tuple[float, str, Principal]] = {}
+
+    def invalidate(self) -> None:
+        self._cache.clear()
 
     async def resolve(self, access_key_id: str) -> tuple[str, Principal]:
-        return await self.db.run(lambda session: self.resolve_sync(session, access_key_id))
+        now = time.monotonic()
+        cached = self._cache.get(access_key_id)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1], cached[2]
+        secret, principal = await self.db.run(
+            lambda session: self.resolve_sync(session, access_key_id)
+        )
+        if len(self._cache) >= self.size:
+            self._cache.clear()
+        self._cache[access_key_id] = (now, secret, principal)
+        return secret, principal
 
     def resolve_sync(self, session: Session, access_key_id: str) -> tuple[str, Principal]:
         row = session.execute(

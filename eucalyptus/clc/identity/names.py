@@ -6,18 +6,20 @@ import re
 
 from eucalyptus.common.errors import ValidationError
 
-_USER = re.compile(r"^[\w+=,.@-]{1,64}$")
-_GROUP = re.compile(r"^[\w+=,.@-]{1,128}$")
-_POLICY = re.compile(r"^[\w+=,.@-]{1,128}$")
-_ACCOUNT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_PATH = re.compile(r"^/(?:[\x21-\x7e]*/)?$")
+# ASCII only (AWS's \w is [A-Za-z0-9_]); matched against the whole value (fullmatch)
+_USER = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_GROUP = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+_POLICY = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+_ACCOUNT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_PATH = re.compile(r"/(?:[\x21-\x7e]*/)?")
+_PATH_PREFIX = re.compile(r"/[\x21-\x7e]*")
 
 ADMIN_USER = "admin"
 CLOUD_ACCOUNT = "eucalyptus"
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str, rule: str) -> str:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise ValidationError(f"1 validation error detected: Value '{value}' at '{what}' {rule}")
     return value
 
@@ -48,3 +50,12 @@ def path(value: str | None, what: str = "path") -> str:
     if len(value) > 512:
         raise ValidationError(f"1 validation error detected: Value at '{what}' is longer than 512")
     return _check(_PATH, value, what, "must begin and end with / and hold printable ASCII")
+
+
+def path_prefix(value: str | None) -> str:
+    """A ``PathPrefix`` for the List actions: ``/`` when absent."""
+    if value is None or value == "":
+        return "/"
+    if len(value) > 512:
+        raise ValidationError("1 validation error detected: Value at 'pathPrefix' is longer than 512")
+    return _check(_PATH_PREFIX, value, "pathPrefix", "must begin with / and hold printable ASCII")

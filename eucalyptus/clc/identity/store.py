@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session
 
 from eucalyptus.clc.identity import names
 from eucalyptus.clc.identity.models import (
@@ -37,6 +37,11 @@ from eucalyptus.common.errors import (
 )
 
 MAX_ACCESS_KEYS = 2
+
+
+def _starts_with(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
+    """Case-sensitive prefix test on every database (SQLite's LIKE ignores case)."""
+    return func.substr(column, 1, len(prefix)) == prefix
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -132,7 +137,7 @@ def get_user(session: Session, account: Account, name: str) -> User:
 def list_users(session: Session, account: Account, path_prefix: str = "/") -> Sequence[User]:
     return session.scalars(
         select(User)
-        .where(User.account_id == account.id, User.path.startswith(path_prefix, autoescape=True))
+        .where(User.account_id == account.id, _starts_with(User.path, path_prefix))
         .order_by(User.name)
     ).all()
 
@@ -207,7 +212,7 @@ def get_group(session: Session, account: Account, name: str) -> Group:
 def list_groups(session: Session, account: Account, path_prefix: str = "/") -> Sequence[Group]:
     return session.scalars(
         select(Group)
-        .where(Group.account_id == account.id, Group.path.startswith(path_prefix, autoescape=True))
+        .where(Group.account_id == account.id, _starts_with(Group.path, path_prefix))
         .order_by(Group.name)
     ).all()
 

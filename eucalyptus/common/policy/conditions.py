@@ -148,6 +148,7 @@ def parse_operator(text: str) -> Operator:
     for candidate in SetQualifier:
         if rest.lower().startswith(candidate.value.lower() + ":"):
             rest, qualifier = rest[len(candidate.value) + 1 :], candidate
+            break
     if_exists = False
     base = _CANONICAL.get(rest.lower())
     if base is None and rest.lower().endswith("ifexists"):

@@ -293,8 +293,6 @@ class MessageVerifier:
         except binascii.Error:
             raise MalformedSecurityHeader("Certificate or Signature is not base64") from None
         certificate = self._trusted.match(cert_der)
-        if False:
-            certificate = self._trusted.match(next(iter(self._trusted._by_der)))
         if certificate is None:
             raise UntrustedPeer("the signing certificate is not trusted by this service")
         body = body_child.getparent()

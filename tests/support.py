@@ -1,0 +1,150 @@
+"""Running real daemons for tests: a temporary $EUCALYPTUS root, free ports, subprocesses.
+
+The CLC runs as the real ``eucalyptus-cloud`` program, talked to over HTTP. When
+``EUCA_TEST_PG_ADMIN_URL`` is set (``./run-tests`` sets it after starting Debian's
+PostgreSQL), every cloud gets its own fresh PostgreSQL database instead of SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eucalyptus.clc.database import clc_database
+from eucalyptus.clc.identity import store
+from eucalyptus.clc.initialize import initialize_cloud
+from eucalyptus.common.config import EucaConf
+from eucalyptus.common.paths import EucaPaths
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daemon exited with {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"daemon on port {port} not healthy after {timeout}s")
+
+
+def _postgres_database() -> tuple[str, str] | None:
+    """(url, name) of a fresh PostgreSQL database, when the test run has a server."""
+    admin_url = os.environ.get("EUCA_TEST_PG_ADMIN_URL")
+    if not admin_url:
+        return None
+    import psycopg2
+
+    name = "euca_test_" + secrets.token_hex(6)
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name, name
+
+
+def _drop_postgres_database(name: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(os.environ["EUCA_TEST_PG_ADMIN_URL"])
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    conn.close()
+
+
+@dataclass
+class Cloud:
+    """One initialised cloud under a temporary root, with its CLC daemon."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    admin_key: tuple[str, str] = ("", "")
+    pg_name: str | None = None
+    log_level: str = "DEBUG"
+
+    @property
+    def paths(self) -> EucaPaths:
+        return EucaPaths(self.root)
+
+    @property
+    def conf(self) -> EucaConf:
+        return EucaConf.load(self.paths.conf_file)
+
+    def url(self, service: str = "Euare") -> str:
+        return f"http://127.0.0.1:{self.port}/services/{service}"
+
+    def initialize(self) -> None:
+        self.paths.conf_file.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f'CLC_PORT="{self.port}"', f'LOGLEVEL="{self.log_level}"']
+        pg = _postgres_database()
+        if pg is not None:
+            url, self.pg_name = pg
+            lines.append(f'CLC_DB_URL="{url}"')
+        self.paths.conf_file.write_text("\n".join(lines) + "\n")
+        initialize_cloud(self.paths, self.conf)
+        db = clc_database(self.paths, self.conf)
+        try:
+
+            def admin_key(session):  # type: ignore[no-untyped-def]
+                account = store.get_account(session, "eucalyptus")
+                key = store.active_key_or_new(session, store.get_user(session, account, "admin"))
+                return key.key_id, key.secret
+
+            self.admin_key = db.run_sync(admin_key)
+        finally:
+            db.close()
+
+    def start(self) -> None:
+        log = open(self.root / "cloud.stderr", "ab")  # noqa: SIM115 - kept for the process
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "eucalyptus-cloud"),
+                "--eucalyptus",
+                str(self.root),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        wait_healthy(self.port, self.proc)
+
+    def stop(self, *, kill: bool = False) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        code = self.proc.wait(timeout=20)
+        self.proc = None
+        return code
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.stop(kill=True)
+        if self.pg_name:
+            _drop_postgres_database(self.pg_name)
+
+    def log_text(self) -> str:
+        path = self.paths.log_file("cloud")
+        return path.read_text() if path.exists() else ""
