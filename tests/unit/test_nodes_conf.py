@@ -107,6 +107,7 @@ def test_euca_conf_register_nodes_edits_nodes_and_installs_the_node_keys(
     paths = EucaPaths(tmp_path)
     initialize_cloud(paths, EucaConf({}))
     ensure_partition_keys(paths, "PARTI00")
+    paths.conf_file.parent.mkdir(parents=True)
     paths.conf_file.write_text('HYPERVISOR="qemu"\n')
     code = euca_conf.main(["-d", str(tmp_path), "--register-nodes", "127.0.0.1"])
     out = capsys.readouterr().out

@@ -12,6 +12,8 @@ from eucalyptus.clc.iam.base import Call, Request, in_transaction, page
 from eucalyptus.clc.identity import store
 from eucalyptus.clc.identity.models import LoginProfile, SigningCertificate
 from eucalyptus.clc.identity.passwords import hash_password
+from eucalyptus.clc.initialize import load_cloud_ca
+from eucalyptus.common import pki
 from eucalyptus.common.db import utcnow
 from eucalyptus.common.errors import (
     EntityAlreadyExists,
@@ -131,6 +133,30 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
 
         return await in_transaction(ctx, req, work)
 
+    async def create_signing_certificate(req: Request) -> dict[str, Any]:
+        """Eucalyptus extension (euare-usercreatecert): a new key pair, certified by the cloud CA.
+
+        The private key is returned once and never stored.
+        """
+        ca = load_cloud_ca(ctx.paths)
+
+        def work(call: Call) -> dict[str, Any]:
+            account = call.account()
+            user = call.target_user(account)
+            call.authorize_user("CreateSigningCertificate", account, user)
+            pair = pki.issue_user_keypair(ca, account.name, user.name)
+            cert = store.add_signing_certificate(
+                call.session, user, pair.cert_pem().decode("ascii"), pki.cert_der(pair.cert)
+            )
+            return {
+                "Certificate": {
+                    **certificate_data(user.name, cert),
+                    "PrivateKey": pair.key_pem().decode("ascii"),
+                }
+            }
+
+        return await in_transaction(ctx, req, work)
+
     async def list_signing_certificates(req: Request) -> dict[str, Any]:
         def work(call: Call) -> dict[str, Any]:
             account = call.account()
@@ -219,6 +245,7 @@ def actions(ctx: ClcContext) -> dict[str, Any]:
         "UpdateAccessKey": update_access_key,
         "DeleteAccessKey": delete_access_key,
         "UploadSigningCertificate": upload_signing_certificate,
+        "CreateSigningCertificate": create_signing_certificate,
         "ListSigningCertificates": list_signing_certificates,
         "UpdateSigningCertificate": update_signing_certificate,
         "DeleteSigningCertificate": delete_signing_certificate,
