@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ def run_daemon(
         level = level_from_name(level_name)
         port = args.port or conf.get_int(port_key, default_port, minimum=1, maximum=65535)
     except (ConfigError, ValueError) as exc:
-        print(f"eucalyptus-{component}: {exc}", flush=True)
+        print(f"eucalyptus-{component}: {exc}", file=sys.stderr, flush=True)
         return 2
     paths.make_dirs()
     setup_logging(component, None if args.log_stderr else paths.log_file(component), level)

@@ -166,10 +166,15 @@ class QueryService(Generic[P]):
     async def _read_body(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > self.max_body:
             raise RequestEntityTooLarge(f"The request body exceeds {self.max_body} bytes")
-        data = await request.content.read(self.max_body + 1)
-        if len(data) > self.max_body:
-            raise RequestEntityTooLarge(f"The request body exceeds {self.max_body} bytes")
-        return data
+        # read() returns what has arrived so far, not all of it: loop to the end
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(self.max_body + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_body:
+                raise RequestEntityTooLarge(f"The request body exceeds {self.max_body} bytes")
+        return b"".join(chunks)
 
     def _render_success(
         self, action: str, version: str, result: dict[str, Any] | None, rid: str
