@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from eucalyptus.clc.configuration import configuration_handlers, trusted_admin_peers
 from eucalyptus.clc.context import ClcContext
 from eucalyptus.clc.database import clc_database
 from eucalyptus.clc.iam.service import iam_service
@@ -22,6 +23,8 @@ from eucalyptus.clc.migrations import MIGRATIONS
 from eucalyptus.common.api.query_service import QueryService
 from eucalyptus.common.daemon import DaemonContext
 from eucalyptus.common.db import utcnow
+from eucalyptus.common.soap.credentials_msgs import CLC_CONFIGURATION_SERVICE
+from eucalyptus.common.soap.server import add_soap_service
 
 log = logging.getLogger("cloud")
 CLC_KEY = web.AppKey("clc", ClcContext)
@@ -82,12 +85,11 @@ def _add_configuration_service(app: web.Application, ctx: ClcContext) -> None:
             ctx.paths.keys_dir,
         )
         return
-    from eucalyptus.clc.configuration import configuration_handlers, trusted_admin_peers
-    from eucalyptus.common.soap.configuration_msgs import CONFIGURATION_SERVICE
-    from eucalyptus.common.soap.server import add_soap_service
-
     add_soap_service(
-        app, CONFIGURATION_SERVICE, configuration_handlers(ctx), trusted_admin_peers(ctx.paths)
+        app,
+        CLC_CONFIGURATION_SERVICE,
+        configuration_handlers(ctx, CLC_CONFIGURATION_SERVICE),
+        trusted_admin_peers(ctx.paths),
     )
 
 

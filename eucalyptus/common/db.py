@@ -101,6 +101,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         return engine
     if url.startswith(("postgresql", "postgres")):
+        scheme, rest = url.split("://", 1)
+        if scheme in ("postgres", "postgresql"):
+            # psycopg2 is the driver we ship; SQLAlchemy 2.1 would pick psycopg 3
+            url = f"postgresql+psycopg2://{rest}"
         return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
     raise ConfigError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
 
 from eucalyptus.clc.initialize import (
     AlreadyInitialized,
@@ -142,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except SoapFault as exc:
         print(f"{PROG}: error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        print(f"{PROG}: error: database: {reason[0] if reason else exc}", file=sys.stderr)
         return 1
 
 

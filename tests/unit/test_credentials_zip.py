@@ -13,6 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -77,7 +78,7 @@ def test_the_zip_holds_eucarc_iamrc_the_cloud_cert_and_a_new_pair_all_0600(
     key_name = cert_name.replace("-cert.pem", "-pk.pem")
     assert sorted(names) == sorted(["eucarc", "iamrc", "cloud-cert.pem", cert_name, key_name])
     cert = x509.load_pem_x509_certificate(members[cert_name])
-    key = pki.serialization.load_pem_private_key(members[key_name], None)
+    key = serialization.load_pem_private_key(members[key_name], None)
     fingerprint = pki.key_fingerprint(cert.public_key())  # type: ignore[arg-type]
     assert cert_name == f"euca2-alice-{fingerprint[:8]}-cert.pem"
     assert pki.public_keys_match(key.public_key(), cert.public_key())
@@ -213,7 +214,7 @@ def test_boto3_takes_every_endpoint_and_the_region_from_the_eucarc_variables(
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service.upper()}", url)
     session = boto3.session.Session()
     for service, url in (("ec2", ENDPOINTS.ec2_url), ("iam", ENDPOINTS.iam_url)):
-        client = session.client(service)  # type: ignore[call-overload]
+        client = session.client(service)
         assert client.meta.endpoint_url == url
         assert client.meta.region_name == "eucalyptus"
     assert session.client("sts").meta.endpoint_url == ENDPOINTS.token_url

@@ -87,7 +87,7 @@ def test_a_remote_copy_falls_back_from_rsync_to_scp_as_root(
         code = 12 if argv[0] == "rsync" else 0
         return subprocess.CompletedProcess(list(argv), code, "", "rsync: connection refused\n")
 
-    monkeypatch.setattr(nodes_conf.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("eucalyptus.tools.nodes_conf.shutil.which", lambda name: f"/usr/bin/{name}")
     target = Path("/opt/euca/var/lib/eucalyptus/keys")
     how = nodes_conf.copy_keys([key], "192.0.2.10", target, run=run)  # TEST-NET: never local
     assert [call[0] for call in calls] == ["rsync", "scp"]

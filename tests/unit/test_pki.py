@@ -83,7 +83,7 @@ def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary(
     def broken_fsync(_fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pki.os, "fsync", broken_fsync)
+    monkeypatch.setattr("eucalyptus.common.pki.os.fsync", broken_fsync)
     with pytest.raises(OSError, match="No space"):
         pki.atomic_write(target, b"new", 0o600)
     assert target.read_bytes() == b"old"

@@ -57,5 +57,7 @@ def path_prefix(value: str | None) -> str:
     if value is None or value == "":
         return "/"
     if len(value) > 512:
-        raise ValidationError("1 validation error detected: Value at 'pathPrefix' is longer than 512")
+        raise ValidationError(
+            "1 validation error detected: Value at 'pathPrefix' is longer than 512"
+        )
     return _check(_PATH_PREFIX, value, "pathPrefix", "must begin with / and hold printable ASCII")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,19 @@ from eucalyptus.common.errors import (
 MAX_ACCESS_KEYS = 2
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def _by_name(rows: Sequence[N]) -> list[N]:
+    """Sorted by name in code-point order, whatever the database's collation."""
+    return sorted(rows, key=lambda row: row.name)
+
+
 def _starts_with(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
     """Case-sensitive prefix test on every database (SQLite's LIKE ignores case)."""
     return func.substr(column, 1, len(prefix)) == prefix
@@ -57,10 +71,10 @@ def get_account(session: Session, name_or_number: str) -> Account:
 def create_account(session: Session, name: str) -> tuple[Account, User]:
     """A new account and its ``admin`` user (no keys yet)."""
     names.account_name(name)
-    if session.scalar(select(Account.id).where(Account.name == name)) is not None:
+    if _account_name_taken(session, name):
         raise EntityAlreadyExists(f"Account {name} already exists")
     number = ids.account_number()
-    while session.scalar(select(Account.id).where(Account.number == number)) is not None:
+    while _account_name_taken(session, number):
         number = ids.account_number()
     account = Account(name=name, number=number)
     session.add(account)
@@ -69,8 +83,16 @@ def create_account(session: Session, name: str) -> tuple[Account, User]:
     return account, admin
 
 
+def _account_name_taken(session: Session, name: str, but: Account | None = None) -> bool:
+    """Whether ``name`` is another account's name or number (lookups take either)."""
+    query = select(Account.id).where((Account.name == name) | (Account.number == name))
+    if but is not None:
+        query = query.where(Account.id != but.id)
+    return session.scalar(query) is not None
+
+
 def list_accounts(session: Session) -> Sequence[Account]:
-    return session.scalars(select(Account).order_by(Account.name)).all()
+    return _by_name(session.scalars(select(Account)).all())
 
 
 def delete_account(session: Session, account: Account, *, recursive: bool) -> None:
@@ -97,7 +119,7 @@ def rename_account(session: Session, account: Account, new_name: str) -> None:
     names.account_name(new_name)
     if new_name == account.name:
         return
-    if session.scalar(select(Account.id).where(Account.name == new_name)) is not None:
+    if _account_name_taken(session, new_name, but=account):
         raise EntityAlreadyExists(f"Account alias {new_name} already exists")
     if account.name == names.CLOUD_ACCOUNT:
         raise DeleteConflict("The system account eucalyptus cannot be renamed")
@@ -135,16 +157,18 @@ def get_user(session: Session, account: Account, name: str) -> User:
 
 
 def list_users(session: Session, account: Account, path_prefix: str = "/") -> Sequence[User]:
-    return session.scalars(
-        select(User)
-        .where(User.account_id == account.id, _starts_with(User.path, path_prefix))
-        .order_by(User.name)
-    ).all()
+    return _by_name(
+        session.scalars(
+            select(User).where(User.account_id == account.id, _starts_with(User.path, path_prefix))
+        ).all()
+    )
 
 
 def update_user(session: Session, user: User, new_name: str | None, new_path: str | None) -> None:
-    if user.name == names.ADMIN_USER and new_name not in (None, user.name):
-        raise DeleteConflict("The account administrator admin cannot be renamed")
+    if user.name == names.ADMIN_USER and (
+        new_name not in (None, user.name) or new_path not in (None, user.path)
+    ):
+        raise DeleteConflict("The account administrator admin cannot be renamed or moved")
     if new_name is not None and new_name != user.name:
         names.user_name(new_name, "newUserName")
         if _user_or_none(session, user.account, new_name) is not None:
@@ -210,11 +234,13 @@ def get_group(session: Session, account: Account, name: str) -> Group:
 
 
 def list_groups(session: Session, account: Account, path_prefix: str = "/") -> Sequence[Group]:
-    return session.scalars(
-        select(Group)
-        .where(Group.account_id == account.id, _starts_with(Group.path, path_prefix))
-        .order_by(Group.name)
-    ).all()
+    return _by_name(
+        session.scalars(
+            select(Group).where(
+                Group.account_id == account.id, _starts_with(Group.path, path_prefix)
+            )
+        ).all()
+    )
 
 
 def update_group(
@@ -249,21 +275,23 @@ def delete_group(session: Session, group: Group, *, recursive: bool = False) -> 
 
 
 def group_members(session: Session, group: Group) -> Sequence[User]:
-    return session.scalars(
-        select(User)
-        .join(GroupMembership, GroupMembership.user_id == User.id)
-        .where(GroupMembership.group_id == group.id)
-        .order_by(User.name)
-    ).all()
+    return _by_name(
+        session.scalars(
+            select(User)
+            .join(GroupMembership, GroupMembership.user_id == User.id)
+            .where(GroupMembership.group_id == group.id)
+        ).all()
+    )
 
 
 def groups_for_user(session: Session, user: User) -> Sequence[Group]:
-    return session.scalars(
-        select(Group)
-        .join(GroupMembership, GroupMembership.group_id == Group.id)
-        .where(GroupMembership.user_id == user.id)
-        .order_by(Group.name)
-    ).all()
+    return _by_name(
+        session.scalars(
+            select(Group)
+            .join(GroupMembership, GroupMembership.group_id == Group.id)
+            .where(GroupMembership.user_id == user.id)
+        ).all()
+    )
 
 
 def add_user_to_group(session: Session, group: Group, user: User) -> None:
@@ -294,7 +322,9 @@ def create_access_key(session: Session, user: User) -> AccessKey:
 
 def list_access_keys(session: Session, user: User) -> Sequence[AccessKey]:
     return session.scalars(
-        select(AccessKey).where(AccessKey.user_id == user.id).order_by(AccessKey.created)
+        select(AccessKey)
+        .where(AccessKey.user_id == user.id)
+        .order_by(AccessKey.created, AccessKey.key_id)
     ).all()
 
 
@@ -336,7 +366,7 @@ def list_signing_certificates(session: Session, user: User) -> Sequence[SigningC
     return session.scalars(
         select(SigningCertificate)
         .where(SigningCertificate.user_id == user.id)
-        .order_by(SigningCertificate.created)
+        .order_by(SigningCertificate.created, SigningCertificate.cert_id)
     ).all()
 
 
@@ -383,11 +413,11 @@ def get_policy(session: Session, kind: str, owner_id: int, name: str) -> Policy:
 
 
 def list_policies(session: Session, kind: str, owner_id: int) -> Sequence[Policy]:
-    return session.scalars(
-        select(Policy)
-        .where(Policy.owner_kind == kind, Policy.owner_id == owner_id)
-        .order_by(Policy.name)
-    ).all()
+    return _by_name(
+        session.scalars(
+            select(Policy).where(Policy.owner_kind == kind, Policy.owner_id == owner_id)
+        ).all()
+    )
 
 
 def delete_policy(session: Session, kind: str, owner_id: int, name: str) -> None:
