@@ -28,6 +28,9 @@ def admin_iam(cloud: Cloud) -> Any:
 
     key, secret = cloud.admin_key
     return boto3.client(
-        "iam", endpoint_url=cloud.url("Euare"), aws_access_key_id=key,
-        aws_secret_access_key=secret, region_name="eucalyptus",
+        "iam",
+        endpoint_url=cloud.url("Euare"),
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name="eucalyptus",
     )

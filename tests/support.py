@@ -57,7 +57,15 @@ def _postgres_database() -> tuple[str, str] | None:
     conn = psycopg2.connect(admin_url)
     conn.autocommit = True
     with conn.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
+        # a natural-language collation, as production servers have (not "C"), so that
+        # any ordering left to the database shows up in the tests
+        try:
+            cursor.execute(
+                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            )
+        except psycopg2.Error:
+            cursor.execute(f"CREATE DATABASE {name}")
     conn.close()
     return admin_url.rsplit("/", 1)[0] + "/" + name, name
 

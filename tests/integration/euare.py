@@ -8,7 +8,6 @@ project's own client-side signers and posts it with ``requests``.
 from __future__ import annotations
 
 import secrets
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from lxml import etree
 
 from eucalyptus.common.auth import sign_v2_query, sign_v4_headers
 from tests.support import Cloud
@@ -83,8 +83,15 @@ def call(
         body = urlencode(form).encode()
         signing = "iam" if service == "Euare" else "ec2"
         headers = sign_v4_headers(
-            "POST", url, headers, body, key[0], key[1],
-            region="eucalyptus", service=signing, now=when,
+            "POST",
+            url,
+            headers,
+            body,
+            key[0],
+            key[1],
+            region="eucalyptus",
+            service=signing,
+            now=when,
         )
     return requests.post(url, data=body, headers=headers, timeout=30)
 
@@ -99,8 +106,8 @@ class IamError:
 
 def iam_error(response: requests.Response) -> IamError:
     """The parts of an IAM ``ErrorResponse``; fails the test if the envelope is wrong."""
-    root = ET.fromstring(response.content)
-    assert root.tag == "{%s}ErrorResponse" % IAM_NS["i"], response.text
+    root = etree.fromstring(response.content)
+    assert root.tag == f"{{{IAM_NS['i']}}}ErrorResponse", response.text
     return IamError(
         type=root.findtext("i:Error/i:Type", namespaces=IAM_NS) or "",
         code=root.findtext("i:Error/i:Code", namespaces=IAM_NS) or "",
@@ -109,10 +116,10 @@ def iam_error(response: requests.Response) -> IamError:
     )
 
 
-def iam_result(response: requests.Response) -> ET.Element:
+def iam_result(response: requests.Response) -> etree._Element:
     """The ``<Action>Result`` element of a successful IAM response."""
     assert response.status_code == 200, response.text
-    root = ET.fromstring(response.content)
+    root = etree.fromstring(response.content)
     result = root.find("i:*", IAM_NS)
     assert result is not None, response.text
     return result
@@ -122,7 +129,7 @@ def create_account(cloud: Cloud, name: str) -> str:
     """CreateAccount as the cloud admin; returns the account number."""
     result = iam_result(call(cloud, cloud.admin_key, "CreateAccount", {"AccountName": name}))
     number = result.findtext("i:Account/i:AccountId", namespaces=IAM_NS)
-    assert number, ET.tostring(result)
+    assert number, etree.tostring(result)
     return number
 
 

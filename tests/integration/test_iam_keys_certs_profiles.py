@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,6 +79,39 @@ def test_deleted_key_is_refused(cloud: Cloud, admin_iam: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         admin_iam.delete_access_key(UserName=user, AccessKeyId=key[0])
     assert client_error(excinfo)[:2] == ("NoSuchEntity", 404)
+
+
+def test_key_deactivated_while_in_use_is_refused_at_once(cloud: Cloud, admin_iam: Any) -> None:
+    user = _user_with_policy(admin_iam)
+    key = user_key(admin_iam, user)
+    stop = threading.Event()
+
+    def keep_calling() -> None:
+        iam = iam_client(cloud, key)
+        while not stop.is_set():
+            with contextlib.suppress(ClientError):
+                iam.get_user()
+
+    def keep_changing() -> None:  # other changes keep the key cache cold
+        iam = iam_client(cloud, cloud.admin_key)
+        while not stop.is_set():
+            iam.put_user_policy(UserName=user, PolicyName="churn", PolicyDocument=SELF_SERVICE)
+
+    users = [threading.Thread(target=keep_calling) for _ in range(6)]
+    users += [threading.Thread(target=keep_changing) for _ in range(2)]
+    for thread in users:
+        thread.start()
+    try:
+        for _ in range(15):
+            time.sleep(0.05)
+            admin_iam.update_access_key(UserName=user, AccessKeyId=key[0], Status="Inactive")
+            _refused(cloud, key)
+            admin_iam.update_access_key(UserName=user, AccessKeyId=key[0], Status="Active")
+            _works(cloud, key, user)
+    finally:
+        stop.set()
+        for thread in users:
+            thread.join()
 
 
 def test_third_access_key_is_limit_exceeded(admin_iam: Any) -> None:
@@ -226,7 +262,9 @@ def test_login_profile_lifecycle_stores_only_a_hash(cloud: Cloud, admin_iam: Any
     stored = _stored_hash(cloud, user)
     assert verify_password(changed, stored)
     assert not verify_password(password, stored)
-    assert admin_iam.get_login_profile(UserName=user)["LoginProfile"]["PasswordResetRequired"] is False
+    assert (
+        admin_iam.get_login_profile(UserName=user)["LoginProfile"]["PasswordResetRequired"] is False
+    )
     _assert_nowhere_on_disk(cloud, changed)
 
     admin_iam.delete_login_profile(UserName=user)

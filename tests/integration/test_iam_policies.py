@@ -78,14 +78,20 @@ def _denied(verb: Any, **kwargs: Any) -> str:
 def test_user_policy_put_get_list_delete_round_trip(admin_iam: Any) -> None:
     user = unique("pol")
     admin_iam.create_user(UserName=user)
-    admin_iam.put_user_policy(UserName=user, PolicyName="b-describe", PolicyDocument=json.dumps(DESCRIBE_ONLY))
-    admin_iam.put_user_policy(UserName=user, PolicyName="a-other", PolicyDocument=json.dumps(DESCRIBE_ONLY))
+    admin_iam.put_user_policy(
+        UserName=user, PolicyName="b-describe", PolicyDocument=json.dumps(DESCRIBE_ONLY)
+    )
+    admin_iam.put_user_policy(
+        UserName=user, PolicyName="a-other", PolicyDocument=json.dumps(DESCRIBE_ONLY)
+    )
     got = admin_iam.get_user_policy(UserName=user, PolicyName="b-describe")
     assert (got["UserName"], got["PolicyName"]) == (user, "b-describe")
     assert got["PolicyDocument"] == DESCRIBE_ONLY
     assert admin_iam.list_user_policies(UserName=user)["PolicyNames"] == ["a-other", "b-describe"]
     replaced = {**DESCRIBE_ONLY, "Statement": [{**DESCRIBE_ONLY["Statement"][0], "Effect": "Deny"}]}
-    admin_iam.put_user_policy(UserName=user, PolicyName="b-describe", PolicyDocument=json.dumps(replaced))
+    admin_iam.put_user_policy(
+        UserName=user, PolicyName="b-describe", PolicyDocument=json.dumps(replaced)
+    )
     got = admin_iam.get_user_policy(UserName=user, PolicyName="b-describe")
     assert got["PolicyDocument"] == replaced
     admin_iam.delete_user_policy(UserName=user, PolicyName="b-describe")
@@ -98,7 +104,9 @@ def test_user_policy_put_get_list_delete_round_trip(admin_iam: Any) -> None:
 def test_group_policy_put_get_list_delete_round_trip(admin_iam: Any) -> None:
     group = unique("pol")
     admin_iam.create_group(GroupName=group)
-    text = '{"Statement": {"Effect": "Allow", "Action": ["ec2:Describe*", "s3:Get*"], "Resource": "*"}}'
+    text = json.dumps(
+        {"Statement": {"Effect": "Allow", "Action": ["ec2:Describe*", "s3:Get*"], "Resource": "*"}}
+    )
     admin_iam.put_group_policy(GroupName=group, PolicyName="read", PolicyDocument=text)
     got = admin_iam.get_group_policy(GroupName=group, PolicyName="read")
     assert (got["GroupName"], got["PolicyDocument"]) == (group, json.loads(text))
@@ -131,12 +139,20 @@ def test_get_user_policy_sends_the_stored_text_url_encoded(cloud: Cloud, admin_i
         ('{"Statement": [{"Effect": "Permit", "Action": "ec2:*", "Resource": "*"}]}', "Effect"),
         ('{"Statement": [{"Action": "ec2:*", "Resource": "*"}]}', "Effect"),
         ('{"Version": "2012-10-17"}', "Statement"),
-        ('{"Statement": [{"Effect": "Allow", "Action": "RunInstances", "Resource": "*"}]}', "Action"),
-        ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "vol-1"}]}', "Resource"),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "RunInstances", "Resource": "*"}]}',
+            "Action",
+        ),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "vol-1"}]}',
+            "Resource",
+        ),
         ('["Statement"]', "object"),
     ],
 )
-def test_bad_policy_is_malformed_naming_the_problem(admin_iam: Any, document: str, named: str) -> None:
+def test_bad_policy_is_malformed_naming_the_problem(
+    admin_iam: Any, document: str, named: str
+) -> None:
     user = unique("bad")
     admin_iam.create_user(UserName=user)
     with pytest.raises(ClientError) as excinfo:
@@ -189,6 +205,19 @@ def test_existing_account_name_is_entity_already_exists(cloud: Cloud, tenant: Te
     assert iam_error(response).code == "EntityAlreadyExists"
 
 
+def test_account_name_cannot_be_another_accounts_number(cloud: Cloud, tenant: Tenant) -> None:
+    response = call(cloud, cloud.admin_key, "CreateAccount", {"AccountName": tenant.number})
+    assert (response.status_code, iam_error(response).code) == (409, "EntityAlreadyExists")
+    other = _new_tenant(cloud)
+    response = call(cloud, other.key, "CreateAccountAlias", {"AccountAlias": tenant.number})
+    assert (response.status_code, iam_error(response).code) == (409, "EntityAlreadyExists")
+    assert other.iam.list_account_aliases()["AccountAliases"] == [other.name]
+    # an account may take back its own number as its name
+    response = call(cloud, other.key, "DeleteAccountAlias", {"AccountAlias": other.name})
+    assert response.status_code == 200, response.text
+    assert other.iam.list_account_aliases()["AccountAliases"] == []
+
+
 def test_describe_only_group_member_cannot_use_iam(cloud: Cloud, tenant: Tenant) -> None:
     group = unique("viewers")
     tenant.iam.create_group(GroupName=group)
@@ -226,6 +255,24 @@ def test_explicit_user_deny_beats_group_allow(cloud: Cloud, tenant: Tenant) -> N
     )
     _denied(iam.create_user, UserName=unique("refused"))
     assert any(u["UserName"] == made for u in iam.list_users()["Users"])
+
+
+def test_leaving_a_group_drops_its_permissions_at_once(cloud: Cloud, tenant: Tenant) -> None:
+    group = unique("listers")
+    tenant.iam.create_group(GroupName=group)
+    tenant.iam.put_group_policy(
+        GroupName=group,
+        PolicyName="list",
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}),
+    )
+    user, iam = _user_in(tenant, cloud, groups=(group,))
+    assert iam.list_users()["Users"]
+    tenant.iam.remove_user_from_group(GroupName=group, UserName=user)
+    _denied(iam.list_users)
+    tenant.iam.add_user_to_group(GroupName=group, UserName=user)
+    assert iam.list_users()["Users"]
+    tenant.iam.delete_group_policy(GroupName=group, PolicyName="list")
+    _denied(iam.list_users)
 
 
 def test_username_variable_lets_a_user_manage_only_its_own_keys(
@@ -289,8 +336,14 @@ def test_account_admin_cannot_see_or_touch_another_accounts_users(
         ("ListAccounts", {}),
         ("CreateAccount", {"AccountName": "not-allowed"}),
         ("DeleteAccount", {"AccountName": "eucalyptus"}),
-        ("PutAccountPolicy", {"AccountName": "eucalyptus", "PolicyName": "p",
-                              "PolicyDocument": json.dumps(DESCRIBE_ONLY)}),
+        (
+            "PutAccountPolicy",
+            {
+                "AccountName": "eucalyptus",
+                "PolicyName": "p",
+                "PolicyDocument": json.dumps(DESCRIBE_ONLY),
+            },
+        ),
     ],
 )
 def test_cloud_admin_actions_are_refused_to_others(
@@ -300,13 +353,18 @@ def test_cloud_admin_actions_are_refused_to_others(
     power = unique("power")
     admin_iam.create_user(UserName=power)
     admin_iam.put_user_policy(
-        UserName=power, PolicyName="all", PolicyDocument=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
+        UserName=power,
+        PolicyName="all",
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"}),
     )
     for key in (tenant.key, user_key(admin_iam, power)):
         response = call(cloud, key, action, params)
         assert (response.status_code, iam_error(response).code) == (403, "AccessDenied")
     result = iam_result(call(cloud, cloud.admin_key, "ListAccounts"))
-    names = [m.findtext("i:AccountName", namespaces=IAM_NS) for m in result.iterfind("i:Accounts/i:member", IAM_NS)]
+    names = [
+        m.findtext("i:AccountName", namespaces=IAM_NS)
+        for m in result.iterfind("i:Accounts/i:member", IAM_NS)
+    ]
     assert "not-allowed" not in names
 
 
@@ -320,10 +378,15 @@ def test_account_policy_deny_binds_even_the_account_admin(cloud: Cloud) -> None:
     assert call(cloud, cloud.admin_key, "PutAccountPolicy", put).status_code == 200
     _denied(tenant.iam.create_user, UserName=unique("after"))
     tenant.iam.create_group(GroupName=unique("still-fine"))
-    listed = iam_result(call(cloud, cloud.admin_key, "ListAccountPolicies", {"AccountName": tenant.name}))
+    listed = iam_result(
+        call(cloud, cloud.admin_key, "ListAccountPolicies", {"AccountName": tenant.name})
+    )
     assert [m.text for m in listed.iterfind("i:PolicyNames/i:member", IAM_NS)] == ["no-users"]
     response = call(
-        cloud, cloud.admin_key, "DeleteAccountPolicy", {"AccountName": tenant.name, "PolicyName": "no-users"}
+        cloud,
+        cloud.admin_key,
+        "DeleteAccountPolicy",
+        {"AccountName": tenant.name, "PolicyName": "no-users"},
     )
     assert response.status_code == 200, response.text
     tenant.iam.create_user(UserName=unique("again"))
@@ -348,9 +411,16 @@ def test_limit_statements_are_accepted_in_account_policies(cloud: Cloud, tenant:
     response = call(cloud, cloud.admin_key, "PutAccountPolicy", put)
     assert response.status_code == 200, response.text
     got = iam_result(
-        call(cloud, cloud.admin_key, "GetAccountPolicy", {"AccountName": tenant.name, "PolicyName": "quota"})
+        call(
+            cloud,
+            cloud.admin_key,
+            "GetAccountPolicy",
+            {"AccountName": tenant.name, "PolicyName": "quota"},
+        )
     )
-    assert json.loads(unquote(got.findtext("i:PolicyDocument", namespaces=IAM_NS) or "")) == json.loads(quota)
+    assert json.loads(
+        unquote(got.findtext("i:PolicyDocument", namespaces=IAM_NS) or "")
+    ) == json.loads(quota)
     bad = quota.replace("ec2:quota-vminstancenumber", "ec2:quota-nonsense")
     response = call(cloud, cloud.admin_key, "PutAccountPolicy", {**put, "PolicyDocument": bad})
     assert response.status_code == 400

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.euare import call, client_error, iam_error, iam_client, unique, user_key
+from tests.integration.euare import call, client_error, iam_client, iam_error, unique, user_key
 from tests.support import Cloud
 
 
@@ -55,7 +55,13 @@ def test_list_users_filters_by_case_sensitive_path_prefix(admin_iam: Any) -> Non
 def test_list_users_pages_with_max_items_and_marker(admin_iam: Any) -> None:
     prefix = f"/{unique('page')}/"
     # mixed case and punctuation: the order must be the same on every database
-    names = ["Zed-" + unique("a"), "alpha_" + unique("b"), "Beta." + unique("c"), "beta" + unique("d"), "_x" + unique("e")]
+    names = [
+        "Zed-" + unique("a"),
+        "alpha_" + unique("b"),
+        "Beta." + unique("c"),
+        "beta" + unique("d"),
+        "_x" + unique("e"),
+    ]
     for name in names:
         admin_iam.create_user(UserName=name, Path=prefix)
     seen: list[str] = []
@@ -83,19 +89,20 @@ def test_create_existing_user_is_entity_already_exists(admin_iam: Any) -> None:
 
 
 def test_concurrent_creates_of_one_name_give_one_user_and_409s(cloud: Cloud) -> None:
-    name = unique("race")
-    clients = [iam_client(cloud, cloud.admin_key) for _ in range(6)]
+    clients = [iam_client(cloud, cloud.admin_key) for _ in range(8)]
+    for _ in range(10):
+        name = unique("race")
 
-    def create(iam: Any) -> str:
-        try:
-            iam.create_user(UserName=name)
-        except ClientError as error:
-            return str(error.response["Error"]["Code"])
-        return "ok"
+        def create(iam: Any, name: str = name) -> str:
+            try:
+                iam.create_user(UserName=name)
+            except ClientError as error:
+                return str(error.response["Error"]["Code"])
+            return "ok"
 
-    with ThreadPoolExecutor(len(clients)) as pool:
-        outcomes = sorted(pool.map(create, clients))
-    assert outcomes == ["EntityAlreadyExists"] * 5 + ["ok"]
+        with ThreadPoolExecutor(len(clients)) as pool:
+            outcomes = sorted(pool.map(create, clients))
+        assert outcomes == ["EntityAlreadyExists"] * 7 + ["ok"]
 
 
 def test_missing_user_is_no_such_entity_for_every_verb(admin_iam: Any) -> None:
@@ -261,7 +268,9 @@ def test_recursive_delete_group_removes_members_and_policies(cloud: Cloud, admin
 
 
 def test_cloud_admin_user_cannot_be_deleted_even_recursively(cloud: Cloud) -> None:
-    response = call(cloud, cloud.admin_key, "DeleteUser", {"UserName": "admin", "IsRecursive": "true"})
+    response = call(
+        cloud, cloud.admin_key, "DeleteUser", {"UserName": "admin", "IsRecursive": "true"}
+    )
     assert response.status_code == 409
     assert iam_error(response).code == "DeleteConflict"
 
@@ -275,7 +284,10 @@ def test_bad_user_name_is_validation_error(admin_iam: Any, name: str) -> None:
     assert client_error(excinfo)[:2] == ("ValidationError", 400)
 
 
-@pytest.mark.parametrize("path", ["noslash", "/no-trailing", "missing-leading/", "/sp ace/", "/nl/\n", "/" + "a" * 512 + "/"])
+@pytest.mark.parametrize(
+    "path",
+    ["noslash", "/no-trailing", "missing-leading/", "/sp ace/", "/nl/\n", "/" + "a" * 512 + "/"],
+)
 def test_bad_path_is_validation_error(admin_iam: Any, path: str) -> None:
     with pytest.raises(ClientError) as excinfo:
         admin_iam.create_user(UserName=unique("pathy"), Path=path)
@@ -304,3 +316,13 @@ def test_bad_path_prefix_is_validation_error(admin_iam: Any, prefix: str) -> Non
         with pytest.raises(ClientError) as excinfo:
             verb(PathPrefix=prefix)
         assert client_error(excinfo)[:2] == ("ValidationError", 400)
+
+
+@pytest.mark.parametrize("change", [{"NewPath": "/moved/"}, {"NewUserName": "root"}])
+def test_account_admin_cannot_be_renamed_or_moved(admin_iam: Any, change: dict[str, str]) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        admin_iam.update_user(UserName="admin", **change)
+    assert client_error(excinfo)[:2] == ("DeleteConflict", 409)
+    me = admin_iam.get_user()["User"]
+    assert (me["UserName"], me["Path"]) == ("admin", "/")
+    assert admin_iam.list_users()["Users"]

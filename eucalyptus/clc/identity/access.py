@@ -47,7 +47,8 @@ class ClcAuthenticator:
     action that changes identity records. Every such change goes through this
     process, so a deactivated or deleted key stops working at the next request; the
     TTL only bounds what a change made behind the CLC's back (a restored database)
-    can leave in memory. Failures are never cached.
+    can leave in memory. Failures are never cached, nor is a lookup that an
+    invalidation overtook (it may have read the records from before the change).
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class ClcAuthenticator:
         self.ttl = ttl
         self.size = size
         self._cache: dict[str, tuple[float, str, Principal]] = {}
+        self._generation = 0
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._cache.clear()
 
     async def resolve(self, access_key_id: str) -> tuple[str, Principal]:
@@ -67,9 +70,12 @@ class ClcAuthenticator:
         cached = self._cache.get(access_key_id)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1], cached[2]
+        generation = self._generation
         secret, principal = await self.db.run(
             lambda session: self.resolve_sync(session, access_key_id)
         )
+        if generation != self._generation:
+            return secret, principal
         if len(self._cache) >= self.size:
             self._cache.clear()
         self._cache[access_key_id] = (now, secret, principal)
