@@ -23,6 +23,7 @@ from aiohttp import web
 from eucalyptus.common.api import envelopes
 from eucalyptus.common.api.params import QueryParams
 from eucalyptus.common.auth import HttpRequestParts, SigningKeyCache, identify
+from eucalyptus.common.bodies import read_limited
 from eucalyptus.common.errors import (
     AwsError,
     InternalError,
@@ -129,7 +130,7 @@ class QueryService(Generic[P]):
             method=request.method,
             raw_path=request.raw_path.split("?", 1)[0],
             query_string=request.query_string,
-            headers={k.lower(): v for k, v in request.headers.items()},
+            headers=request.headers,
             body=raw,
             form=form,
         )
@@ -164,17 +165,12 @@ class QueryService(Generic[P]):
         return action, params.version, result
 
     async def _read_body(self, request: web.Request) -> bytes:
-        if request.content_length is not None and request.content_length > self.max_body:
-            raise RequestEntityTooLarge(f"The request body exceeds {self.max_body} bytes")
-        # read() returns what has arrived so far, not all of it: loop to the end
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := await request.content.read(self.max_body + 1 - size):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > self.max_body:
-                raise RequestEntityTooLarge(f"The request body exceeds {self.max_body} bytes")
-        return b"".join(chunks)
+        return await read_limited(
+            request.content,
+            request.content_length,
+            self.max_body,
+            lambda: RequestEntityTooLarge(f"The request body exceeds {self.max_body} bytes"),
+        )
 
     def _render_success(
         self, action: str, version: str, result: dict[str, Any] | None, rid: str

@@ -27,6 +27,7 @@ from typing import Any, overload
 
 import aiohttp
 
+from eucalyptus.common.bodies import read_limited
 from eucalyptus.common.errors import (
     AwsError,
     InternalError,
@@ -159,14 +160,13 @@ class SoapClient:
             self.url, data=payload, headers=headers, timeout=timeout
         ) as response:
             limit = self._max_response_bytes
-            if response.content_length is not None and response.content_length > limit:
-                raise MalformedSoapMessage(f"{action} response exceeds {limit} bytes")
-            data = bytearray()
-            async for chunk in response.content.iter_chunked(65536):
-                data += chunk
-                if len(data) > limit:
-                    raise MalformedSoapMessage(f"{action} response exceeds {limit} bytes")
-            return response.status, bytes(data)
+            data = await read_limited(
+                response.content,
+                response.content_length,
+                limit,
+                lambda: MalformedSoapMessage(f"{action} response exceeds {limit} bytes"),
+            )
+            return response.status, data
 
     def _decode(
         self, operation: AnyOperation, status: int, data: bytes, correlation_id: str | None

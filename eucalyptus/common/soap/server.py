@@ -32,6 +32,7 @@ from aiohttp import web
 from cryptography import x509
 from lxml import etree
 
+from eucalyptus.common.bodies import read_limited
 from eucalyptus.common.errors import (
     AwsError,
     ConfigError,
@@ -184,14 +185,12 @@ class _Dispatcher:
 
     async def _read_body(self, request: web.Request) -> bytes:
         limit = self._max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise RequestEntityTooLarge(f"request body exceeds {limit} bytes")
-        data = bytearray()
-        async for chunk in request.content.iter_chunked(65536):
-            data += chunk
-            if len(data) > limit:
-                raise RequestEntityTooLarge(f"request body exceeds {limit} bytes")
-        return bytes(data)
+        return await read_limited(
+            request.content,
+            request.content_length,
+            limit,
+            lambda: RequestEntityTooLarge(f"request body exceeds {limit} bytes"),
+        )
 
     def _resolve(self, child: etree._Element, soap_action: str | None) -> AnyOperation:
         namespace, _, local = child.tag[1:].partition("}") if child.tag[:1] == "{" else ("", "", "")
