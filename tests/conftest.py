@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Cloud
+from tests.support import Cloud, Walrus
 
 
 @pytest.fixture(scope="module")
@@ -33,4 +33,32 @@ def admin_iam(cloud: Cloud) -> Any:
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         region_name="eucalyptus",
+    )
+
+
+@pytest.fixture(scope="module")
+def walrus(cloud: Cloud) -> Iterator[Walrus]:
+    """A running Walrus of the module's cloud."""
+    running = Walrus(cloud)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture(scope="module")
+def admin_s3(cloud: Cloud, walrus: Walrus) -> Any:
+    """boto3 S3 client of the cloud administrator, path style under /services/Walrus."""
+    import boto3
+    from botocore.config import Config
+
+    key, secret = cloud.admin_key
+    return boto3.client(
+        "s3",
+        endpoint_url=walrus.service_url,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name="eucalyptus",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
     )

@@ -156,3 +156,77 @@ class Cloud:
     def log_text(self) -> str:
         path = self.paths.log_file("cloud")
         return path.read_text() if path.exists() else ""
+
+
+@dataclass
+class Walrus:
+    """The ``eucalyptus-walrus`` daemon of a :class:`Cloud` (same root, its own port).
+
+    It shares the cloud's eucalyptus.conf (so, under PostgreSQL, the cloud's database
+    through WALRUS_DB_URL) and its keys, and asks that cloud's CLC for identities.
+    """
+
+    cloud: Cloud
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    extra_conf: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        """The root of the port (S3 at the root)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def service_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/services/Walrus"
+
+    @property
+    def bukkits(self) -> Path:
+        return self.cloud.paths.var_lib / "bukkits"
+
+    def configure(self) -> None:
+        conf = self.cloud.paths.conf_file
+        lines = [
+            line
+            for line in conf.read_text().splitlines()
+            if not line.startswith(("WALRUS_", "CLC_HOST="))
+        ]
+        lines.append('CLC_HOST="127.0.0.1"')
+        for line in list(lines):
+            if line.startswith("CLC_DB_URL="):
+                lines.append("WALRUS_DB_URL=" + line.split("=", 1)[1])
+        lines += [f'{name}="{value}"' for name, value in self.extra_conf.items()]
+        conf.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> None:
+        self.configure()
+        log = open(self.cloud.root / "walrus.stderr", "ab")  # noqa: SIM115 - kept for the process
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "eucalyptus-walrus"),
+                "--eucalyptus",
+                str(self.cloud.root),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        wait_healthy(self.port, self.proc)
+
+    def stop(self, *, kill: bool = False) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        code = self.proc.wait(timeout=20)
+        self.proc = None
+        return code
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.stop(kill=True)
+
+    def log_text(self) -> str:
+        path = self.cloud.paths.log_file("walrus")
+        return path.read_text() if path.exists() else ""

@@ -19,11 +19,13 @@ from eucalyptus.clc.database import clc_database
 from eucalyptus.clc.iam.service import iam_service
 from eucalyptus.clc.identity.access import ClcAuthenticator
 from eucalyptus.clc.identity.principal import Principal
+from eucalyptus.clc.identity_service import identity_handlers, trusted_identity_peers
 from eucalyptus.clc.migrations import MIGRATIONS
 from eucalyptus.common.api.query_service import QueryService
 from eucalyptus.common.daemon import DaemonContext
 from eucalyptus.common.db import utcnow
 from eucalyptus.common.soap.credentials_msgs import CLC_CONFIGURATION_SERVICE
+from eucalyptus.common.soap.identity_msgs import IDENTITY_SERVICE
 from eucalyptus.common.soap.server import add_soap_service
 
 log = logging.getLogger("cloud")
@@ -64,6 +66,7 @@ async def build_app(dctx: DaemonContext) -> web.Application:
         app.router.add_route("POST", path, ec2.handle)
         app.router.add_route("GET", path, ec2.handle)
     _add_configuration_service(app, ctx)
+    _add_identity_service(app, ctx)
 
     async def resources(_app: web.Application) -> AsyncIterator[None]:
         ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -90,6 +93,16 @@ def _add_configuration_service(app: web.Application, ctx: ClcContext) -> None:
         CLC_CONFIGURATION_SERVICE,
         configuration_handlers(ctx, CLC_CONFIGURATION_SERVICE),
         trusted_admin_peers(ctx.paths),
+    )
+
+
+def _add_identity_service(app: web.Application, ctx: ClcContext) -> None:
+    """Access key and account lookups for Walrus over the internal SOAP (needs the cloud keys;
+    :func:`_add_configuration_service` has warned when they are missing)."""
+    if not (ctx.paths.keys_dir / "cloud-cert.pem").exists():
+        return
+    add_soap_service(
+        app, IDENTITY_SERVICE, identity_handlers(ctx), trusted_identity_peers(ctx.paths)
     )
 
 

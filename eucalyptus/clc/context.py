@@ -39,7 +39,7 @@ class ClcContext:
     @property
     def s3_url(self) -> str:
         walrus_host = self.conf.get_str("WALRUS_HOST", self.public_host) or self.public_host
-        walrus_port = self.conf.get_int("WALRUS_PORT", self.port)
+        walrus_port = self.conf.get_int("WALRUS_PORT", 8779)
         return f"http://{walrus_host}:{walrus_port}/services/Walrus"
 
     @property

@@ -8,6 +8,8 @@ user's first active access key, creating one when none is active. The zip holds:
 ``eucarc``                             shell settings for euca2ools (3.x and older), the
                                        EC2/IAM command-line tools, boto/boto3, AWS CLI
 ``iamrc``                              ``AWSAccessKeyId=`` / ``AWSSecretKey=``
+``s3cfg``                              s3cmd's configuration (``S3CMD_CONFIG``): path
+                                       style at the root of Walrus's port, SigV2
 ``cloud-cert.pem``                     the cloud certificate (``EUCALYPTUS_CERT``)
 ``euca2-<user>-<8 hex>-pk.pem``        the new private key (``EC2_PRIVATE_KEY``)
 ``euca2-<user>-<8 hex>-cert.pem``      its certificate (``EC2_CERT``)
@@ -28,6 +30,7 @@ from __future__ import annotations
 import io
 import shlex
 import time
+import urllib.parse
 import zipfile
 from dataclasses import dataclass
 from typing import Protocol
@@ -133,6 +136,7 @@ def pack_zip(creds: CredentialSet, endpoints: Endpoints, region: str = DEFAULT_R
     members = [
         ("eucarc", render_eucarc(creds, endpoints, region).encode()),
         ("iamrc", render_iamrc(creds).encode()),
+        ("s3cfg", render_s3cfg(creds, endpoints).encode()),
         ("cloud-cert.pem", creds.cloud_cert_pem),
         (creds.key_file, creds.key_pem),
         (creds.cert_file, creds.cert_pem),
@@ -152,6 +156,24 @@ def pack_zip(creds: CredentialSet, endpoints: Endpoints, region: str = DEFAULT_R
 def render_iamrc(creds: CredentialSet) -> str:
     """The IAM command-line tools' credential file (``AWS_CREDENTIAL_FILE``)."""
     return f"AWSAccessKeyId={creds.access_key_id}\nAWSSecretKey={creds.secret_key}\n"
+
+
+def render_s3cfg(creds: CredentialSet, endpoints: Endpoints) -> str:
+    """s3cmd's configuration: Walrus at the root of its port (s3cmd takes no path prefix)."""
+    parsed = urllib.parse.urlsplit(endpoints.s3_url)
+    host = parsed.netloc
+    return "\n".join(
+        [
+            "[default]",
+            f"access_key = {creds.access_key_id}",
+            f"secret_key = {creds.secret_key}",
+            f"host_base = {host}",
+            f"host_bucket = {host}",
+            f"use_https = {'True' if parsed.scheme == 'https' else 'False'}",
+            "signature_v2 = True",
+            "",
+        ]
+    )
 
 
 def render_eucarc(creds: CredentialSet, endpoints: Endpoints, region: str) -> str:
@@ -193,6 +215,7 @@ def render_eucarc(creds: CredentialSet, endpoints: Endpoints, region: str) -> st
         f"export AWS_ACCESS_KEY_ID={q(creds.access_key_id)}",
         f"export AWS_SECRET_ACCESS_KEY={q(creds.secret_key)}",
         f"export AWS_CREDENTIAL_FILE={in_dir('iamrc')}",
+        f"export S3CMD_CONFIG={in_dir('s3cfg')}",
         "",
         'alias ec2-bundle-image="ec2-bundle-image --cert ${EC2_CERT} '
         "--privatekey ${EC2_PRIVATE_KEY} --user ${EC2_ACCOUNT_NUMBER} "

@@ -4,11 +4,13 @@ An id is ``<prefix>-`` and 8 upper-case hex digits: the Adler-32 of a seed strin
 mixed with random bytes. 32 bits collide easily enough that callers keep every id
 ever issued (the ``issued_ids`` table) and ask again on a clash: :func:`new_id`
 takes a ``taken`` predicate for that. Access keys, account numbers and IAM unique
-ids have their own AWS-like shapes.
+ids have their own AWS-like shapes, and an account's S3 canonical user id is derived
+from its number.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import uuid
@@ -57,6 +59,16 @@ def secret_access_key() -> str:
 def unique_id(prefix: str) -> str:
     """An IAM unique id: a 4-letter prefix (AIDA user, AGPA group, ASCA cert) and 17 characters."""
     return prefix + "".join(secrets.choice(_ALNUM_UPPER) for _ in range(17))
+
+
+def canonical_user_id(account_number: str) -> str:
+    """The S3 canonical user id of an account: 64 lower-case hex digits.
+
+    It is the SHA-256 of ``eucalyptus-canonical-id:<number>``, so it is the same wherever
+    and whenever it is computed and needs no column of its own; it cannot be turned back
+    into the number (look it up by comparing with every account's).
+    """
+    return hashlib.sha256(f"eucalyptus-canonical-id:{account_number}".encode()).hexdigest()
 
 
 def request_id() -> str:

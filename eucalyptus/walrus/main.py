@@ -1,20 +1,11 @@
-"""The walrus daemon (`eucalyptus-walrus`): Walrus, the S3 store.
-
-Only the daemon skeleton so far (health endpoint, logging, pid file, graceful stop);
-its APIs arrive with their own issues.
-"""
+"""The walrus daemon (``eucalyptus-walrus``): Walrus, the S3 store (see :mod:`.app`)."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
-from eucalyptus.common.daemon import DaemonContext, run_daemon
+from eucalyptus.common.daemon import run_daemon
+from eucalyptus.walrus.app import build_app
 
 DEFAULT_PORT = 8773
-
-
-async def build_app(dctx: DaemonContext) -> web.Application:
-    return web.Application()
 
 
 def main(argv: list[str] | None = None) -> int:

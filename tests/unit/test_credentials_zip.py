@@ -63,7 +63,7 @@ def _members(data: bytes) -> dict[str, bytes]:
         return {info.filename: archive.read(info) for info in archive.infolist()}
 
 
-def test_the_zip_holds_eucarc_iamrc_the_cloud_cert_and_a_new_pair_all_0600(
+def test_the_zip_holds_eucarc_iamrc_s3cfg_the_cloud_cert_and_a_new_pair_all_0600(
     cloud: tuple[EucaPaths, Database],
 ) -> None:
     data = _zip(cloud, "acme", "alice")
@@ -76,7 +76,9 @@ def test_the_zip_holds_eucarc_iamrc_the_cloud_cert_and_a_new_pair_all_0600(
     members = _members(data)
     cert_name = next(n for n in names if n.endswith("-cert.pem") and n.startswith("euca2-"))
     key_name = cert_name.replace("-cert.pem", "-pk.pem")
-    assert sorted(names) == sorted(["eucarc", "iamrc", "cloud-cert.pem", cert_name, key_name])
+    assert sorted(names) == sorted(
+        ["eucarc", "iamrc", "s3cfg", "cloud-cert.pem", cert_name, key_name]
+    )
     cert = x509.load_pem_x509_certificate(members[cert_name])
     key = serialization.load_pem_private_key(members[key_name], None)
     fingerprint = pki.key_fingerprint(cert.public_key())  # type: ignore[arg-type]
@@ -100,6 +102,10 @@ def test_iamrc_and_eucarc_carry_the_users_active_key_and_account(
 
     key_id, secret, number = db.run_sync(key_and_number)
     assert members["iamrc"].decode() == f"AWSAccessKeyId={key_id}\nAWSSecretKey={secret}\n"
+    s3cfg = members["s3cfg"].decode()
+    assert f"access_key = {key_id}\n" in s3cfg
+    assert f"secret_key = {secret}\n" in s3cfg
+    assert "signature_v2 = True\n" in s3cfg
     eucarc = members["eucarc"].decode()
     assert f"export EC2_ACCOUNT_NUMBER={number}" in eucarc
     assert "export EC2_URL=http://10.9.8.7:8773/services/Eucalyptus" in eucarc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -37,3 +38,11 @@ def test_credentials_shapes() -> None:
     number = ids.account_number()
     assert re.fullmatch(r"[1-9][0-9]{11}", number)
     assert re.fullmatch(r"AIDA[A-Z0-9]{17}", ids.unique_id("AIDA"))
+
+
+def test_canonical_user_id_is_a_stable_sha256_of_the_account_number() -> None:
+    canonical = ids.canonical_user_id("123456789012")
+    assert re.fullmatch(r"[0-9a-f]{64}", canonical)
+    assert canonical == ids.canonical_user_id("123456789012")
+    assert canonical == hashlib.sha256(b"eucalyptus-canonical-id:123456789012").hexdigest()
+    assert canonical != ids.canonical_user_id("123456789013")

@@ -20,7 +20,7 @@ from eucalyptus.common.auth.request import HttpRequestParts
 from eucalyptus.common.errors import RequestExpired
 
 #: every scheme a parser may report (the S3 SigV2 header scheme will add its own name)
-SchemeName = Literal["sigv2", "sigv4", "sigv4-presigned"]
+SchemeName = Literal["sigv2", "sigv4", "sigv4-presigned", "s3v2", "s3v2-presigned"]
 
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
 
