@@ -63,6 +63,7 @@ from eucalyptus.walrus.object_handlers import (
     resolve_emails,
     stored_headers,
     user_metadata,
+    with_request_tags,
 )
 from eucalyptus.walrus.objects import (
     Change,
@@ -169,7 +170,7 @@ async def create_upload(s3req: S3Request) -> web.StreamResponse:
     """POST /bucket/key?uploads: remember the object's headers, metadata and ACL."""
     bucket = await load_bucket(s3req)
     _check_writable(s3req, bucket)
-    headers = stored_headers(s3req.headers)
+    headers = with_request_tags(stored_headers(s3req.headers), s3req.headers)
     metadata = user_metadata(s3req.headers)
     acl = await resolve_emails(s3req, choose_object_acl(s3req, bucket))
     raw_algorithm = s3req.headers.get("x-amz-checksum-algorithm")

@@ -85,6 +85,36 @@ def stored_headers(lower: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def with_request_tags(headers: dict[str, str], lower: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with the tags of an ``x-amz-tagging`` request header, if sent."""
+    from eucalyptus.walrus.subresources import tags_from_header, with_tags
+
+    value = lower.get("x-amz-tagging")
+    return headers if value is None else with_tags(headers, tags_from_header(value))
+
+
+def copy_tags(
+    headers: dict[str, str], source_headers: Mapping[str, str], lower: Mapping[str, str]
+) -> dict[str, str]:
+    """A copy's tags: the source's (x-amz-tagging-directive COPY, the default) or the
+    request's (REPLACE)."""
+    from eucalyptus.walrus.subresources import TAGGING_KEY
+
+    directive = lower.get("x-amz-tagging-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise InvalidArgument(
+            "Unknown tagging directive.",
+            ArgumentName="x-amz-tagging-directive",
+            ArgumentValue=directive,
+        )
+    result = {name: value for name, value in headers.items() if name != TAGGING_KEY}
+    if directive == "REPLACE":
+        return with_request_tags(result, lower)
+    if TAGGING_KEY in source_headers:
+        result[TAGGING_KEY] = source_headers[TAGGING_KEY]
+    return result
+
+
 def user_metadata(lower: Mapping[str, str]) -> dict[str, str]:
     """``x-amz-meta-*`` headers by lower-case name without the prefix; 2 KB at most."""
     found = {
@@ -100,7 +130,12 @@ def user_metadata(lower: Mapping[str, str]) -> dict[str, str]:
 
 def object_headers(row: ObjectVersion, bucket_versioned: bool) -> dict[str, str]:
     """The headers GET and HEAD answer with (not Content-Length / Content-Range)."""
+    from eucalyptus.walrus.subresources import TAGGING_KEY
+
     headers: dict[str, str] = dict(json.loads(row.headers))
+    tags = headers.pop(TAGGING_KEY, None)
+    if tags is not None and json.loads(tags):
+        headers["x-amz-tagging-count"] = str(len(json.loads(tags)))
     headers["ETag"] = f'"{row.etag}"'
     headers["Last-Modified"] = http_date(row.last_modified)
     headers["Accept-Ranges"] = "bytes"
@@ -179,7 +214,7 @@ async def put_object_handler(s3req: S3Request) -> web.StreamResponse:
     ctx = s3req.ctx
     body = s3req.body()
     body.require_length(ctx.limits.max_put_bytes)
-    headers = stored_headers(s3req.headers)
+    headers = with_request_tags(stored_headers(s3req.headers), s3req.headers)
     metadata = user_metadata(s3req.headers)
     acl = await resolve_emails(s3req, choose_object_acl(s3req, bucket))
     blob = await ctx.store.write(
@@ -297,12 +332,14 @@ async def copy_object(s3req: S3Request) -> web.StreamResponse:
             "without changing the object's metadata, storage class, website redirect "
             "location or encryption attributes."
         )
+    source_headers: dict[str, str] = dict(json.loads(source.headers))
     if directive == "REPLACE":
         headers = stored_headers(s3req.headers)
         metadata = user_metadata(s3req.headers)
     else:
-        headers = dict(json.loads(source.headers))
+        headers = dict(source_headers)
         metadata = dict(json.loads(source.metadata_json))
+    headers = copy_tags(headers, source_headers, s3req.headers)
     if source.size > ctx.limits.max_put_bytes:
         raise InvalidRequest(
             "The specified copy source is larger than the maximum allowable size for a copy "
