@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from eucalyptus.walrus.errors import (
     error_xml,
     s3_code,
 )
+from eucalyptus.walrus.internal import InternalRequest, PeerCache, dispatch, verify_internal
 from eucalyptus.walrus.request import S3Request, stamp
 from eucalyptus.walrus.routing import Route, route, subresource
 
@@ -55,9 +57,12 @@ def _query(query_string: str) -> dict[str, str]:
 class S3Pipeline:
     """The aiohttp handler for every S3 path."""
 
-    def __init__(self, ctx: WalrusContext, handlers: HandlerTable) -> None:
+    def __init__(
+        self, ctx: WalrusContext, handlers: HandlerTable, peers: PeerCache | None = None
+    ) -> None:
         self.ctx = ctx
         self.handlers = handlers
+        self.peers = peers if peers is not None else PeerCache(ctx.paths)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         rid = request_id()
@@ -67,6 +72,8 @@ class S3Pipeline:
             raw_path, _, query_string = request.raw_path.partition("?")
             found = route(raw_path, request.host, self.ctx.domain)
             resource = found.resource
+            if "EucaOperation" in request.headers:
+                return await self._internal(request, rid, found, raw_path, query_string)
             s3req = await self._authenticate(request, rid, found, query_string)
             handler = self._handler(request.method, found, s3req.query)
             if request.headers.get("Expect", "").lower() == "100-continue":
@@ -88,6 +95,26 @@ class S3Pipeline:
             )
         finally:
             correlation_id.reset(token)
+
+    async def _internal(
+        self, request: web.Request, rid: str, found: Route, raw_path: str, query_string: str
+    ) -> web.StreamResponse:
+        """A component-only operation (see :mod:`eucalyptus.walrus.internal`)."""
+        lower = {name.lower(): value for name, value in request.headers.items()}
+        signer = verify_internal(
+            request,
+            lower,
+            raw_path,
+            query_string,
+            self.peers,
+            now=datetime.now(UTC),
+            max_skew=self.ctx.max_skew,
+        )
+        operation = lower["eucaoperation"]
+        log.info("internal %s %s by %s", operation, found.resource, signer.subject.rfc4514_string())
+        response = await dispatch(InternalRequest(request, self.ctx, rid, found, operation, signer))
+        stamp(response, rid)
+        return response
 
     def _handler(self, method: str, found: Route, query: dict[str, str]) -> Handler:
         level = found.level
