@@ -41,8 +41,6 @@ from eucalyptus.walrus.storage import BlobStore
 log = logging.getLogger("walrus")
 WALRUS_KEY = web.AppKey("walrus", WalrusContext)
 PROBE_SERVICE = ServiceDecl("Empyrean", "/services/Empyrean", (DESCRIBE_SERVICE,))
-#: the account that owns the cloud: aws-exec-read / ec2-bundle-read grant it READ
-CLOUD_ACCOUNT_NAME = "eucalyptus"
 
 
 def walrus_database(dctx: DaemonContext) -> Database:
@@ -125,9 +123,6 @@ async def build_app(dctx: DaemonContext) -> web.Application:
     async def resources(_app: web.Application) -> AsyncIterator[None]:
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         identity.start(http)
-        cloud = await _cloud_account(ctx)
-        if cloud:
-            ctx.cloud_canonical_id = cloud
         try:
             yield
         finally:
@@ -138,16 +133,6 @@ async def build_app(dctx: DaemonContext) -> web.Application:
 
     app.cleanup_ctx.append(resources)
     return app
-
-
-async def _cloud_account(ctx: WalrusContext) -> str:
-    try:
-        info = await ctx.identity.account(name=CLOUD_ACCOUNT_NAME)
-    except Exception:
-        info = None
-    if info is not None:
-        return info.canonical_id
-    return ""
 
 
 async def _no_auto_continue(_request: web.Request) -> None:

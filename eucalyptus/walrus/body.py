@@ -115,7 +115,12 @@ class BodyStream:
                 )
             decoder = chunked_decoder_for(self.signature, self.secret, self.mode)
         while True:
-            data = await content.read(READ_SLICE)
+            try:
+                data = await content.read(READ_SLICE)
+            except ConnectionError as exc:  # the client went away mid-body: not our fault
+                raise IncompleteBody(
+                    f"The connection closed after {self.received} bytes of the body"
+                ) from exc
             if not data:
                 break
             pieces = decoder.feed(data) if decoder is not None else [data]

@@ -77,9 +77,23 @@ class Change:
 
 
 def lock_bucket(session: Session, name: str) -> Bucket:
-    """The bucket row, locked for update (PostgreSQL; SQLite serialises writers anyway)."""
+    """The bucket row, locked for update, as it is now.
+
+    PostgreSQL: ``FOR UPDATE``. SQLite has no row locks and the driver starts the
+    transaction only at its first write, so a row read first could be changed by
+    another writer before this one writes it back (concurrent PUTs lost their
+    ``size_bytes`` additions): a no-op write takes the database's write lock first.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Bucket).where(Bucket.name == name).values(size_bytes=Bucket.size_bytes),
+            execution_options={"synchronize_session": False},
+        )
     bucket = session.execute(
-        select(Bucket).where(Bucket.name == name).with_for_update()
+        select(Bucket)
+        .where(Bucket.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if bucket is None:
         raise NoSuchBucket(BucketName=name)

@@ -164,6 +164,8 @@ class S3Pipeline:
         pending.verify(
             secret, now=utcnow(), max_skew=self.ctx.max_skew, key_cache=self.ctx.key_cache
         )
+        if not self.ctx.cloud_canonical_id:
+            await self._learn_cloud_account()
         s3req.requester = Requester(
             principal=principal,
             canonical_id=canonical_user_id(principal.account_number),
@@ -172,6 +174,15 @@ class S3Pipeline:
         s3req.signature = pending
         s3req.secret = secret
         return s3req
+
+    async def _learn_cloud_account(self) -> None:
+        """The cloud account's canonical id (aws-exec-read grants it READ), once known."""
+        try:
+            info = await self.ctx.identity.account(name=self.ctx.cloud_display_name)
+        except AwsError:
+            return  # asked again at the next signed request
+        if info is not None:
+            self.ctx.cloud_canonical_id = info.canonical_id
 
     def _error_response(
         self, request: web.Request, exc: AwsError, resource: str, rid: str

@@ -3,10 +3,11 @@
 Runs the real script with EUCALYPTUS pointing at a temporary root: it creates its own
 virtualenv there and installs the package from this checkout (from the package
 registry's cache or index), initialises the cloud, starts the CLC and writes the
-administrator's credentials. Then it does what the issue's "done when" says with
+administrator's credentials. Then it does what the issues' "done when" say with
 the credentials alone: source eucarc, create an account, a user in it, and a group
-whose policy allows only ec2:Describe*, and fetch that user's credentials zip. It runs
-faststart a second time to show it is safe, and stops the cloud.
+whose policy allows only ec2:Describe*, and fetch that user's credentials zip; and use
+Walrus with `aws s3` and s3cmd. It runs faststart a second time to show it is safe
+(objects survive), and stops the cloud.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def faststart_env(tmp_path: Path) -> dict[str, str]:
     conf = root / "etc/eucalyptus/eucalyptus.conf"
     conf.parent.mkdir(parents=True)
     template = (REPO / "etc/eucalyptus/eucalyptus.conf").read_text()
-    conf.write_text(template.replace('CLC_PORT="8773"', f'CLC_PORT="{free_port()}"'))
+    template = template.replace('CLC_PORT="8773"', f'CLC_PORT="{free_port()}"')
+    conf.write_text(template.replace('WALRUS_PORT="8779"', f'WALRUS_PORT="{free_port()}"'))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EC2_", "EUCA"))}
     env.update(EUCALYPTUS=str(root), EUCA_CREDS_DIR=str(tmp_path / "creds"), HOME=str(tmp_path))
     return env
@@ -74,6 +76,24 @@ print(iam.get_user()["User"]["UserName"])
 PY
 """
         assert _bash(script, env).strip() == "admin"
+
+        # Walrus with the eucarc alone: the AWS CLI (SigV4) and s3cmd (SigV2, S3CMD_CONFIG).
+        s3cmd = Path(sys.executable).parent / "s3cmd"
+        walrus = f"""
+set -e
+source {creds}/eucarc
+cd {creds}
+echo "first object" > hello.txt
+{AWS} s3 mb s3://faststart-bucket
+{AWS} s3 cp hello.txt s3://faststart-bucket/dir/hello.txt
+{AWS} s3 ls s3://faststart-bucket/dir/
+{s3cmd} put hello.txt s3://faststart-bucket/from-s3cmd.txt
+{s3cmd} ls s3://faststart-bucket/
+{s3cmd} get --force s3://faststart-bucket/dir/hello.txt fetched.txt
+cmp hello.txt fetched.txt
+"""
+        listing = _bash(walrus, env)
+        assert "hello.txt" in listing and "s3://faststart-bucket/from-s3cmd.txt" in listing
 
         # Done-when: an account, a user in it, a group allowing only ec2:Describe*.
         venv_bin = Path(env["EUCALYPTUS"]) / "opt/eucalyptus/venv/bin"
@@ -142,6 +162,8 @@ PY
             f"source {creds}/eucarc && {AWS} iam get-user --output text --query User.UserName", env
         )
         assert again.strip() == "admin"
+        kept = _bash(f"source {creds}/eucarc && {AWS} s3 ls s3://faststart-bucket/dir/", env)
+        assert "hello.txt" in kept
         # alice's key survived the restart: still known (AccessDenied, not InvalidClientTokenId)
         still = subprocess.run(
             ["bash", "-c", f"source {alice_dir}/eucarc && {AWS} iam list-users"],
