@@ -90,6 +90,9 @@ class Cloud:
     admin_key: tuple[str, str] = ("", "")
     pg_name: str | None = None
     log_level: str = "DEBUG"
+    #: the port the cloud's Walrus listens on: written into eucalyptus.conf (WALRUS_PORT)
+    #: before the CLC starts, so that the eucarc and s3cfg it hands out name it
+    walrus_port: int = field(default_factory=free_port)
 
     @property
     def paths(self) -> EucaPaths:
@@ -104,7 +107,11 @@ class Cloud:
 
     def initialize(self) -> None:
         self.paths.conf_file.parent.mkdir(parents=True, exist_ok=True)
-        lines = [f'CLC_PORT="{self.port}"', f'LOGLEVEL="{self.log_level}"']
+        lines = [
+            f'CLC_PORT="{self.port}"',
+            f'LOGLEVEL="{self.log_level}"',
+            *self.walrus_conf_lines(),
+        ]
         pg = _postgres_database()
         if pg is not None:
             url, self.pg_name = pg
@@ -122,6 +129,9 @@ class Cloud:
             self.admin_key = db.run_sync(admin_key)
         finally:
             db.close()
+
+    def walrus_conf_lines(self) -> list[str]:
+        return ['WALRUS_HOST="127.0.0.1"', f'WALRUS_PORT="{self.walrus_port}"']
 
     def start(self) -> None:
         log = open(self.root / "cloud.stderr", "ab")  # noqa: SIM115 - kept for the process
@@ -163,13 +173,19 @@ class Walrus:
     """The ``eucalyptus-walrus`` daemon of a :class:`Cloud` (same root, its own port).
 
     It shares the cloud's eucalyptus.conf (so, under PostgreSQL, the cloud's database
-    through WALRUS_DB_URL) and its keys, and asks that cloud's CLC for identities.
+    through WALRUS_DB_URL) and its keys, and asks that cloud's CLC for identities. Its
+    port is the cloud's ``walrus_port`` (the one eucarc names) unless given: a second
+    Walrus of the same cloud running at the same time needs ``port=free_port()``.
     """
 
     cloud: Cloud
-    port: int = field(default_factory=free_port)
+    port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     extra_conf: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.port:
+            self.port = self.cloud.walrus_port
 
     @property
     def endpoint(self) -> str:
@@ -192,6 +208,7 @@ class Walrus:
             if not line.startswith(("WALRUS_", "CLC_HOST="))
         ]
         lines.append('CLC_HOST="127.0.0.1"')
+        lines += self.cloud.walrus_conf_lines()
         for line in list(lines):
             if line.startswith("CLC_DB_URL="):
                 lines.append("WALRUS_DB_URL=" + line.split("=", 1)[1])

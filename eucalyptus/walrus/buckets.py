@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from eucalyptus.common.errors import AccessDenied
 from eucalyptus.common.policy import quota_limit
 from eucalyptus.walrus import listing, listing_xml
+from eucalyptus.walrus.access import check_access
 from eucalyptus.walrus.acl import Acl, choose_acl
 from eucalyptus.walrus.errors import (
     BucketAlreadyExists,
@@ -36,6 +37,8 @@ from eucalyptus.walrus.xmlutil import iso8601, new_root, parse_xml, sub, text, t
 _LEGACY_NAME = re.compile(r"[A-Za-z0-9._-]{3,255}")
 _DNS_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 MAX_CONFIG_BODY = 64 * 1024
+#: the resource of s3:ListAllMyBuckets, as IAM policies name it
+LIST_ALL_MY_BUCKETS_ARN = "arn:aws:s3:::*"
 
 
 def check_bucket_name(name: str, *, dns: bool) -> None:
@@ -70,6 +73,16 @@ async def list_buckets(s3req: S3Request) -> object:
     if s3req.requester is None:
         raise AccessDenied("Access Denied")
     account = s3req.requester.principal.account_number
+    # an IAM user needs s3:ListAllMyBuckets (an account admin has it, as AWS has it)
+    check_access(
+        s3req.requester,
+        action="s3:ListAllMyBuckets",
+        resource_arn=LIST_ALL_MY_BUCKETS_ARN,
+        acl=None,
+        permission=None,
+        owner_account=account,
+        conditions=s3req.conditions(),
+    )
 
     def work(session: Session) -> list[Bucket]:
         query = select(Bucket).where(Bucket.owner_account == account).order_by(Bucket.name)
@@ -117,10 +130,13 @@ async def create_bucket(s3req: S3Request) -> object:
         cloud_id=ctx.cloud_canonical_id,
         cloud_name=ctx.cloud_display_name,
     )
+    # walrus.storagemaxbucketsperaccount: 0 or less means no limit; an account quota
+    # (s3:quota-bucketnumber, set by the cloud admin) may lower it, even to 0
     quota = quota_limit(principal.account_policies, "s3:quota-bucketnumber")
-    limit = ctx.limits.max_buckets_per_account
+    configured = ctx.limits.max_buckets_per_account
+    limit: int | None = configured if configured > 0 else None
     if quota is not None:
-        limit = min(limit, quota) if limit > 0 else quota
+        limit = quota if limit is None else min(limit, quota)
 
     def work(session: Session) -> None:
         existing = session.get(Bucket, name)
@@ -128,8 +144,8 @@ async def create_bucket(s3req: S3Request) -> object:
             if existing.owner_account == principal.account_number:
                 raise BucketAlreadyOwnedByYou(BucketName=name)
             raise BucketAlreadyExists(BucketName=name)
-        over = not principal.is_cloud_admin and limit >= 0
-        if over and count_buckets(session, principal.account_number) >= limit:
+        limited = limit is not None and not principal.is_cloud_admin
+        if limited and count_buckets(session, principal.account_number) >= (limit or 0):
             raise TooManyBuckets(
                 f"You have attempted to create more buckets than allowed ({limit})"
             )

@@ -526,11 +526,13 @@ async def put_object_acl(s3req: S3Request) -> web.StreamResponse:
     if body.strip():
         if "x-amz-acl" in s3req.headers:
             raise InvalidRequest("Specifying both Canned ACLs and an ACL document is not allowed")
-        new_acl = acls.parse_acl_xml(body)
+        grants = acls.parse_acl_xml(body).grants
     else:
         bucket = await load_bucket(s3req)
-        new_acl = choose_object_acl(s3req, bucket)
-        new_acl = acls.Acl(row.owner_canonical_id, row.owner_display_name, new_acl.grants)
+        grants = choose_object_acl(s3req, bucket).grants
+    # the owner stays the object's: a document's Owner (often without a DisplayName, as
+    # s3cmd sends it) must not replace it
+    new_acl = acls.Acl(row.owner_canonical_id, row.owner_display_name, grants)
     new_acl = await resolve_emails(s3req, new_acl)
     acl_json = new_acl.to_json()
     await s3req.ctx.db.run(lambda session: set_object_acl(session, name, key, version_id, acl_json))
