@@ -15,6 +15,8 @@ itself (checked again by :meth:`BlobStore.bucket_dir`).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import logging
@@ -33,6 +35,10 @@ T = TypeVar("T")
 
 TMP_DIR = ".tmp"
 READ_CHUNK = 1024 * 1024
+#: bytes handed to the I/O thread at a time while writing
+WRITE_CHUNK = 1024 * 1024
+#: dirty bytes after which a write starts their write-back (fdatasync in the background)
+FLUSH_EVERY = 64 * 1024 * 1024
 _BLOB_NAME = re.compile(r"[0-9a-f]{32}")
 _BUCKET_DIR = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
@@ -110,9 +116,8 @@ class BlobStore:
         name = secrets.token_hex(16)
         tmp = self.bucket_dir(bucket) / TMP_DIR / name
         final = self.bucket_dir(bucket) / name
-        md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security measure
+        writer = _Writer(self._pool, await self._io(lambda: _create(tmp)))
         size = 0
-        fd = await self._io(lambda: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         try:
             pending: list[bytes] = []
             pending_size = 0
@@ -122,27 +127,23 @@ class BlobStore:
                 size += len(chunk)
                 if max_size is not None and size > max_size:
                     raise (too_large or _default_too_large)()
-                md5.update(chunk)
                 pending.append(chunk)
                 pending_size += len(chunk)
-                if pending_size >= READ_CHUNK:
+                if pending_size >= WRITE_CHUNK:
                     data = b"".join(pending)
                     pending, pending_size = [], 0
-                    await self._io(functools.partial(_write_all, fd, data))
+                    await writer.submit(data)
             if pending:
-                data = b"".join(pending)
-                await self._io(lambda: _write_all(fd, data))
-            written = WrittenBlob(name=name, size=size, md5_hex=md5.hexdigest())
+                await writer.submit(b"".join(pending))
+            await writer.drain()
+            written = WrittenBlob(name=name, size=size, md5_hex=writer.md5.hexdigest())
             if before_commit is not None:
                 before_commit(written)
-            await self._io(lambda: os.fsync(fd))
-            await self._io(lambda: os.close(fd))
-            fd = -1
+            await writer.close_durably()
             await self._io(lambda: _rename_durably(tmp, final))
             return written
         except BaseException:
-            if fd != -1:
-                os.close(fd)
+            writer.abandon()
             tmp.unlink(missing_ok=True)
             raise
 
@@ -245,6 +246,96 @@ class BlobStore:
         """(total, free) bytes of the file system holding ``root``."""
         usage = shutil.disk_usage(self.root)
         return usage.total, usage.free
+
+
+class _Writer:
+    """The temp file of one write: MD5 and writes on the I/O pool, one chunk behind.
+
+    The event loop receives the next chunk while one pool thread hashes the previous
+    one and another writes it (MD5 is most of a large PUT's CPU time; hashlib and
+    os.write release the GIL). One chunk at most is in flight, so the MD5 and the
+    file see the chunks in order and memory stays bounded. Every :data:`FLUSH_EVERY`
+    bytes an ``fdatasync`` starts in the background so that the final ``fsync`` finds
+    little left to write.
+    Nothing touches the file descriptor once :meth:`close_durably` or
+    :meth:`abandon` has returned.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, fd: int) -> None:
+        self.pool = pool
+        self.fd = fd
+        self.md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security measure
+        self.steps: list[concurrent.futures.Future[None]] = []
+        self.step_size = 0
+        self.flush: concurrent.futures.Future[None] | None = None
+        self.written = 0
+        self.flushed = 0
+        self.closing: concurrent.futures.Future[None] | None = None
+
+    async def submit(self, data: bytes) -> None:
+        """Wait for the chunk in flight (raising its error), then start on ``data``."""
+        await self.drain()
+        self.steps = [
+            self.pool.submit(self.md5.update, data),
+            self.pool.submit(_write_all, self.fd, data),
+        ]
+        self.step_size = len(data)
+
+    async def drain(self) -> None:
+        """Wait for the chunk in flight; start a background flush when one is due."""
+        if not self.steps:
+            return
+        for step in self.steps:
+            await asyncio.wrap_future(step)
+        self.steps = []
+        self.written += self.step_size
+        if self.written - self.flushed < FLUSH_EVERY:
+            return
+        if self.flush is not None:
+            if not self.flush.done():
+                return
+            self.flush.result()
+        self.flushed = self.written
+        self.flush = self.pool.submit(os.fdatasync, self.fd)
+
+    async def close_durably(self) -> None:
+        """Wait for the background flush, fsync, close (on the pool)."""
+        self.closing = self.pool.submit(self._sync_and_close)
+        await asyncio.wrap_future(self.closing)
+
+    def _sync_and_close(self) -> None:
+        try:
+            self._settle()
+            os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+
+    def abandon(self) -> None:
+        """After an error or cancellation: let pool work on the file end; close it.
+
+        Blocks the loop for at most one chunk's hashing and writing, or a flush.
+        """
+        if self.closing is not None and not self.closing.cancel():
+            # started (or done): _sync_and_close closes the file, whatever happens
+            with contextlib.suppress(BaseException):
+                self.closing.result()
+            return
+        with contextlib.suppress(BaseException):
+            self._settle()
+        os.close(self.fd)
+
+    def _settle(self) -> None:
+        """Wait for every step and flush to end; then raise the first error, if any."""
+        futures = [*self.steps, *([] if self.flush is None else [self.flush])]
+        self.steps, self.flush = [], None
+        concurrent.futures.wait(futures)
+        for future in futures:
+            if not future.cancelled():
+                future.result()
+
+
+def _create(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
 
 def _default_too_large() -> Exception:
