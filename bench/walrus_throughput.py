@@ -57,7 +57,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from lxml import etree
 
-from tests.support import Cloud, Walrus
+from tests.support import Cloud, Walrus, s3_client
 
 MIB = 1024 * 1024
 BLOCK = 64 * MIB
@@ -324,21 +324,6 @@ def list_all(
 # --- the run ------------------------------------------------------------------------------
 
 
-def s3_client(cloud: Cloud, walrus: Walrus) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    key, secret = cloud.admin_key
-    return boto3.client(
-        "s3",
-        endpoint_url=walrus.service_url,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="eucalyptus",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
 def boto3_transfer(s3: Any, source: Path, size: int) -> tuple[float, float]:
     """Seconds of one boto3 put_object and one get_object of ``source`` (reference only)."""
     settle()
@@ -394,7 +379,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, size: int, root: Path, cloud: Cloud, walrus: Walrus) -> None:
-    s3 = s3_client(cloud, walrus)
+    s3 = s3_client(walrus.service_url, cloud.admin_key)
     device = os.stat(root).st_dev
     usage = shutil.disk_usage(root)
     print(

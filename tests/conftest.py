@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Cloud, Walrus
+from tests.support import Cloud, Walrus, s3_client
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +50,4 @@ def walrus(cloud: Cloud) -> Iterator[Walrus]:
 @pytest.fixture(scope="module")
 def admin_s3(cloud: Cloud, walrus: Walrus) -> Any:
     """boto3 S3 client of the cloud administrator, path style under /services/Walrus."""
-    import boto3
-    from botocore.config import Config
-
-    key, secret = cloud.admin_key
-    return boto3.client(
-        "s3",
-        endpoint_url=walrus.service_url,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="eucalyptus",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
+    return s3_client(walrus.service_url, cloud.admin_key)

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eucalyptus.clc.database import clc_database
 from eucalyptus.clc.identity import store
@@ -44,6 +45,28 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"daemon on port {port} not healthy after {timeout}s")
+
+
+def start_daemon(component: str, root: Path, port: int) -> subprocess.Popen[bytes]:
+    """``eucalyptus-<component>`` on ``root`` at 127.0.0.1:``port``, once it is healthy.
+
+    Its stdout and stderr go to ``<root>/<component>.stderr`` (the log file is its own).
+    """
+    program = "eucalyptus-cloud" if component == "cloud" else f"eucalyptus-{component}"
+    log = open(root / f"{component}.stderr", "ab")  # noqa: SIM115 - kept for the process
+    proc = subprocess.Popen(
+        [str(BIN / program), "--eucalyptus", str(root), "--bind", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=log,
+    )
+    wait_healthy(port, proc)
+    return proc
+
+
+def stop_daemon(proc: subprocess.Popen[bytes], *, kill: bool = False) -> int:
+    """SIGTERM (or SIGKILL) and wait; the exit status."""
+    proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    return proc.wait(timeout=20)
 
 
 def _postgres_database() -> tuple[str, str] | None:
@@ -134,26 +157,11 @@ class Cloud:
         return ['WALRUS_HOST="127.0.0.1"', f'WALRUS_PORT="{self.walrus_port}"']
 
     def start(self) -> None:
-        log = open(self.root / "cloud.stderr", "ab")  # noqa: SIM115 - kept for the process
-        self.proc = subprocess.Popen(
-            [
-                str(BIN / "eucalyptus-cloud"),
-                "--eucalyptus",
-                str(self.root),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=log,
-            stderr=log,
-        )
-        wait_healthy(self.port, self.proc)
+        self.proc = start_daemon("cloud", self.root, self.port)
 
     def stop(self, *, kill: bool = False) -> int:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        code = self.proc.wait(timeout=20)
+        code = stop_daemon(self.proc, kill=kill)
         self.proc = None
         return code
 
@@ -217,26 +225,11 @@ class Walrus:
 
     def start(self) -> None:
         self.configure()
-        log = open(self.cloud.root / "walrus.stderr", "ab")  # noqa: SIM115 - kept for the process
-        self.proc = subprocess.Popen(
-            [
-                str(BIN / "eucalyptus-walrus"),
-                "--eucalyptus",
-                str(self.cloud.root),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=log,
-            stderr=log,
-        )
-        wait_healthy(self.port, self.proc)
+        self.proc = start_daemon("walrus", self.cloud.root, self.port)
 
     def stop(self, *, kill: bool = False) -> int:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        code = self.proc.wait(timeout=20)
+        code = stop_daemon(self.proc, kill=kill)
         self.proc = None
         return code
 
@@ -247,3 +240,19 @@ class Walrus:
     def log_text(self) -> str:
         path = self.cloud.paths.log_file("walrus")
         return path.read_text() if path.exists() else ""
+
+
+def s3_client(endpoint: str, key: tuple[str, str], **config: Any) -> Any:
+    """A boto3 S3 client for Walrus: path style, region ``eucalyptus``, no retries
+    (a test sees the first answer); ``config`` adds botocore Config settings."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key[0],
+        aws_secret_access_key=key[1],
+        region_name="eucalyptus",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
+    )

@@ -17,10 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.integration.euare import (
@@ -31,7 +29,7 @@ from tests.integration.euare import (
     unique,
     user_key,
 )
-from tests.support import Cloud, Walrus
+from tests.support import Cloud, Walrus, s3_client
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,17 +45,6 @@ def walrus(cloud: Cloud) -> Iterator[Walrus]:
         yield running
     finally:
         running.close()
-
-
-def s3_client(walrus: Walrus, key: tuple[str, str]) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=walrus.service_url,
-        aws_access_key_id=key[0],
-        aws_secret_access_key=key[1],
-        region_name="eucalyptus",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +64,7 @@ def new_account(cloud: Cloud, walrus: Walrus, prefix: str) -> Account:
     name = unique(prefix)
     number = create_account(cloud, name)
     key = account_admin_key(cloud, name)
-    return Account(name, number, key, iam_client(cloud, key), s3_client(walrus, key))
+    return Account(name, number, key, iam_client(cloud, key), s3_client(walrus.service_url, key))
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +181,7 @@ def test_iam_users_need_a_policy(cloud: Cloud, walrus: Walrus, alice: Account) -
     alice.s3.put_object(Bucket="alice-team", Key="report", Body=b"numbers")
     user = unique("reader")
     alice.iam.create_user(UserName=user)
-    reader = s3_client(walrus, user_key(alice.iam, user))
+    reader = s3_client(walrus.service_url, user_key(alice.iam, user))
     denied(reader.get_object, Bucket="alice-team", Key="report")
     denied(reader.list_objects_v2, Bucket="alice-team")
     denied(reader.put_object, Bucket="alice-team", Key="x", Body=b"x")
@@ -211,7 +198,7 @@ def test_iam_users_need_a_policy(cloud: Cloud, walrus: Walrus, alice: Account) -
     alice.iam.put_user_policy(
         UserName=user, PolicyName="read-team", PolicyDocument=json.dumps(document)
     )
-    reader = s3_client(walrus, user_key(alice.iam, user))  # a key Walrus has not cached
+    reader = s3_client(walrus.service_url, user_key(alice.iam, user))  # a key Walrus has not cached
     assert reader.get_object(Bucket="alice-team", Key="report")["Body"].read() == b"numbers"
     listed = reader.list_buckets()  # the account's buckets, as its admin sees them
     assert {b["Name"] for b in listed["Buckets"]} == {
@@ -252,7 +239,7 @@ def test_bucket_count_limits(cloud: Cloud, walrus: Walrus) -> None:
     put = {"AccountName": dave_name, "PolicyName": "buckets", "PolicyDocument": json.dumps(quota)}
     response = call(cloud, cloud.admin_key, "PutAccountPolicy", put)
     assert response.status_code == 200, response.text
-    dave = s3_client(walrus, account_admin_key(cloud, dave_name))
+    dave = s3_client(walrus.service_url, account_admin_key(cloud, dave_name))
     dave.create_bucket(Bucket=f"{dave_name}-1")
     dave.create_bucket(Bucket=f"{dave_name}-2")
     assert error_of(dave.create_bucket, Bucket=f"{dave_name}-3") == ("TooManyBuckets", 400)
@@ -274,7 +261,7 @@ def test_deactivated_key_stops_working_within_seconds(
         ),
     )
     key = user_key(alice.iam, user)
-    client = s3_client(walrus, key)
+    client = s3_client(walrus.service_url, key)
     client.list_buckets()  # Walrus has the key cached now
     alice.iam.update_access_key(UserName=user, AccessKeyId=key[0], Status="Inactive")
     started = time.monotonic()

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
@@ -31,7 +30,7 @@ from sqlalchemy.pool import NullPool
 
 from eucalyptus.common.db import make_engine
 from eucalyptus.walrus.models import Bucket, ObjectVersion, Part, Upload
-from tests.support import Cloud, Walrus
+from tests.support import Cloud, Walrus, s3_client
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,17 +41,7 @@ MIB = 1024 * 1024
 
 
 def _client(cloud: Cloud, walrus: Walrus) -> Any:
-    import boto3
-
-    key, secret = cloud.admin_key
-    return boto3.client(
-        "s3",
-        endpoint_url=walrus.service_url,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="eucalyptus",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
+    return s3_client(walrus.service_url, cloud.admin_key)
 
 
 def _engine(walrus: Walrus) -> Engine:

@@ -16,10 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from aiohttp import web
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eucalyptus.clc.identity.principal import Principal
@@ -36,6 +34,7 @@ from eucalyptus.walrus.migrations import MIGRATIONS
 from eucalyptus.walrus.models import Bucket, Part, Upload
 from eucalyptus.walrus.pipeline import S3Pipeline
 from eucalyptus.walrus.storage import BlobStore
+from tests.support import s3_client
 
 MIN_PART = 1024
 OWNER_NUMBER = "111111111111"
@@ -101,14 +100,7 @@ class Server:
     loop: asyncio.AbstractEventLoop
 
     def client(self, key: str = ADMIN_KEY, secret: str = ADMIN_SECRET) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            region_name="eucalyptus",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
+        return s3_client(self.url, (key, secret))
 
     def files(self, bucket: str) -> set[str]:
         """The data files of ``bucket`` (temp files excluded)."""
