@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eucalyptus.clc.context import ClcContext
-from eucalyptus.clc.identity.models import AccessKey, Account, User
+from eucalyptus.clc.identity.access import active_key
+from eucalyptus.clc.identity.models import Account
 from eucalyptus.clc.identity.store import documents_governing
 from eucalyptus.clc.initialize import cloud_cert_path
 from eucalyptus.common.errors import InvalidParameterValue
@@ -126,17 +127,10 @@ class _IdentityService:
 
 def lookup_access_key(session: Session, access_key_id: str) -> LookupAccessKeyResponseType:
     """The answer to ``LookupAccessKey``: not found unless the key and its user are active."""
-    row = session.execute(
-        select(AccessKey, User, Account)
-        .join(User, User.id == AccessKey.user_id)
-        .join(Account, Account.id == User.account_id)
-        .where(AccessKey.key_id == access_key_id)
-    ).first()
+    row = active_key(session, access_key_id)
     if row is None:
         return LookupAccessKeyResponseType(found=False)
     key, user, account = row
-    if key.status != "Active" or not user.enabled:
-        return LookupAccessKeyResponseType(found=False)
     own, account_documents = documents_governing(session, user)
     return LookupAccessKeyResponseType(
         found=True,

@@ -39,6 +39,22 @@ class PolicyCache:
         return tuple(self.parse(document) for document in documents)
 
 
+def active_key(session: Session, access_key_id: str) -> tuple[AccessKey, User, Account] | None:
+    """The key with its user and account, if the key is Active and its user enabled."""
+    row = session.execute(
+        select(AccessKey, User, Account)
+        .join(User, User.id == AccessKey.user_id)
+        .join(Account, Account.id == User.account_id)
+        .where(AccessKey.key_id == access_key_id)
+    ).first()
+    if row is None:
+        return None
+    key, user, account = row
+    if key.status != "Active" or not user.enabled:
+        return None
+    return key, user, account
+
+
 class ClcAuthenticator:
     """Resolves access keys from the CLC's own database.
 
@@ -82,17 +98,10 @@ class ClcAuthenticator:
         return secret, principal
 
     def resolve_sync(self, session: Session, access_key_id: str) -> tuple[str, Principal]:
-        row = session.execute(
-            select(AccessKey, User, Account)
-            .join(User, User.id == AccessKey.user_id)
-            .join(Account, Account.id == User.account_id)
-            .where(AccessKey.key_id == access_key_id)
-        ).first()
+        row = active_key(session, access_key_id)
         if row is None:
             raise InvalidClientTokenId("The security token included in the request is invalid.")
         key, user, account = row
-        if key.status != "Active" or not user.enabled:
-            raise InvalidClientTokenId("The security token included in the request is invalid.")
         own, account_docs = documents_governing(session, user)
         principal = Principal(
             account_id=account.id,
