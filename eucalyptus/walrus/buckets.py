@@ -230,8 +230,7 @@ async def list_objects(s3req: S3Request) -> object:
     v2 = q.get("list-type") == "2"
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter", "")
-    encoding = q.get("encoding-type")
-    listing.encode_key("", encoding)  # validates encoding-type
+    encoding = listing.check_encoding_type(q.get("encoding-type"))
     max_keys = listing.parse_max_keys(q.get("max-keys"))
     if v2:
         token = q.get("continuation-token")

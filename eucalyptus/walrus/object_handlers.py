@@ -24,6 +24,7 @@ from eucalyptus.walrus.errors import (
 from eucalyptus.walrus.models import NULL_VERSION, Bucket, ObjectVersion
 from eucalyptus.walrus.objects import (
     NewObject,
+    Owner,
     delete_object,
     find_object,
     put_object,
@@ -172,6 +173,33 @@ def choose_object_acl(s3req: S3Request, bucket: Bucket) -> acls.Acl:
         cloud_id=s3req.ctx.cloud_canonical_id,
         cloud_name=s3req.ctx.cloud_display_name,
     )
+
+
+async def replacement_acl(s3req: S3Request, owner: Owner, bucket: Bucket | None = None) -> acls.Acl:
+    """The ACL a ``PUT ?acl`` asks for: an AccessControlPolicy body, or canned / grant
+    headers (never both), e-mail grantees resolved. The owner stays ``owner``: a
+    document's Owner (often without a DisplayName, as s3cmd sends it) never replaces
+    it, and a canned ACL is relative to it; ``bucket`` (for objects) is whom the
+    bucket-owner-* ACLs grant."""
+    body = await s3req.body().read_all(MAX_ACL_BODY, MalformedACLError)
+    header_acl = "x-amz-acl" in s3req.headers or any(
+        header in s3req.headers for header, _permission in acls.GRANT_HEADERS
+    )
+    if body.strip():
+        if header_acl:
+            raise InvalidRequest("Specifying both Canned ACLs and an ACL document is not allowed")
+        grants = acls.parse_acl_xml(body).grants
+    else:
+        grants = acls.choose_acl(
+            s3req.headers,
+            owner_id=owner.canonical_id,
+            owner_name=owner.display_name,
+            bucket_owner_id=None if bucket is None else bucket.owner_canonical_id,
+            bucket_owner_name="" if bucket is None else bucket.owner_display_name,
+            cloud_id=s3req.ctx.cloud_canonical_id,
+            cloud_name=s3req.ctx.cloud_display_name,
+        ).grants
+    return await resolve_emails(s3req, acls.Acl(owner.canonical_id, owner.display_name, grants))
 
 
 async def store_object(
@@ -522,19 +550,9 @@ async def put_object_acl(s3req: S3Request) -> web.StreamResponse:
         owner_account=row.owner_account,
         key=key,
     )
-    body = await s3req.body().read_all(MAX_ACL_BODY, MalformedACLError)
-    if body.strip():
-        if "x-amz-acl" in s3req.headers:
-            raise InvalidRequest("Specifying both Canned ACLs and an ACL document is not allowed")
-        grants = acls.parse_acl_xml(body).grants
-    else:
-        bucket = await load_bucket(s3req)
-        grants = choose_object_acl(s3req, bucket).grants
-    # the owner stays the object's: a document's Owner (often without a DisplayName, as
-    # s3cmd sends it) must not replace it
-    new_acl = acls.Acl(row.owner_canonical_id, row.owner_display_name, grants)
-    new_acl = await resolve_emails(s3req, new_acl)
-    acl_json = new_acl.to_json()
+    bucket = await load_bucket(s3req)
+    owner = Owner(row.owner_account, row.owner_canonical_id, row.owner_display_name)
+    acl_json = (await replacement_acl(s3req, owner, bucket)).to_json()
     await s3req.ctx.db.run(lambda session: set_object_acl(session, name, key, version_id, acl_json))
     return s3_response(s3req)
 

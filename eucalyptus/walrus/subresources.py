@@ -46,7 +46,6 @@ from eucalyptus.walrus.errors import (
     InvalidArgument,
     InvalidRequest,
     InvalidTag,
-    MalformedACLError,
     MalformedXML,
     MethodNotAllowed,
     NoSuchBucketPolicy,
@@ -56,8 +55,8 @@ from eucalyptus.walrus.errors import (
     S3Error,
 )
 from eucalyptus.walrus.models import NULL_VERSION, Bucket, ObjectVersion
-from eucalyptus.walrus.object_handlers import MAX_ACL_BODY, resolve_emails
-from eucalyptus.walrus.objects import find_object, get_bucket, lock_bucket
+from eucalyptus.walrus.object_handlers import replacement_acl
+from eucalyptus.walrus.objects import Owner, find_object, get_bucket, lock_bucket
 from eucalyptus.walrus.pipeline import Handler
 from eucalyptus.walrus.request import S3Request, s3_response
 from eucalyptus.walrus.xmlutil import (
@@ -228,24 +227,8 @@ async def put_bucket_acl(s3req: S3Request) -> web.StreamResponse:
         permission="WRITE_ACP",
         owner_account=bucket.owner_account,
     )
-    body = await s3req.body().read_all(MAX_ACL_BODY, MalformedACLError)
-    header_acl = "x-amz-acl" in s3req.headers or any(
-        header in s3req.headers for header, _permission in acls.GRANT_HEADERS
-    )
-    if body.strip():
-        if header_acl:
-            raise InvalidRequest("Specifying both Canned ACLs and an ACL document is not allowed")
-        grants = acls.parse_acl_xml(body).grants
-    else:
-        grants = acls.choose_acl(
-            s3req.headers,
-            owner_id=bucket.owner_canonical_id,
-            owner_name=bucket.owner_display_name,
-            cloud_id=s3req.ctx.cloud_canonical_id,
-            cloud_name=s3req.ctx.cloud_display_name,
-        ).grants
-    new_acl = acls.Acl(bucket.owner_canonical_id, bucket.owner_display_name, grants)
-    acl_json = (await resolve_emails(s3req, new_acl)).to_json()
+    owner = Owner(bucket.owner_account, bucket.owner_canonical_id, bucket.owner_display_name)
+    acl_json = (await replacement_acl(s3req, owner)).to_json()
     name = bucket.name
 
     def work(session: Session) -> None:

@@ -10,29 +10,15 @@ from typing import Any
 
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import Cloud, Walrus
+from tests.support import Cloud, Walrus, s3_client
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def _code(exc: ClientError) -> tuple[str, int]:
     return exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-def _client(cloud: Cloud, endpoint: str, key: tuple[str, str], **config: Any) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=key[0],
-        aws_secret_access_key=key[1],
-        region_name="eucalyptus",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
-    )
 
 
 def test_bucket_lifecycle(admin_s3: Any) -> None:
@@ -157,18 +143,18 @@ def test_errors_have_s3_bodies(walrus: Walrus, admin_s3: Any) -> None:
 
 def test_wrong_secret_and_unknown_key(cloud: Cloud, walrus: Walrus) -> None:
     key, secret = cloud.admin_key
-    bad = _client(cloud, walrus.service_url, (key, secret[:-1] + "x"))
+    bad = s3_client(walrus.service_url, (key, secret[:-1] + "x"))
     with pytest.raises(ClientError) as err:
         bad.list_buckets()
     assert _code(err.value) == ("SignatureDoesNotMatch", 403)
-    unknown = _client(cloud, walrus.service_url, ("AKIUNKNOWNUNKNOWN123", secret))
+    unknown = s3_client(walrus.service_url, ("AKIUNKNOWNUNKNOWN123", secret))
     with pytest.raises(ClientError) as err:
         unknown.list_buckets()
     assert _code(err.value) == ("InvalidAccessKeyId", 403)
 
 
 def test_root_of_port_and_presigned(cloud: Cloud, walrus: Walrus, admin_s3: Any) -> None:
-    root = _client(cloud, walrus.endpoint, cloud.admin_key)
+    root = s3_client(walrus.endpoint, cloud.admin_key)
     root.create_bucket(Bucket="rooted")
     root.put_object(Bucket="rooted", Key="a/b", Body=b"at the root")
     assert admin_s3.get_object(Bucket="rooted", Key="a/b")["Body"].read() == b"at the root"
@@ -191,8 +177,7 @@ def test_root_of_port_and_presigned(cloud: Cloud, walrus: Walrus, admin_s3: Any)
 
 
 def test_unsigned_payload_and_checksums(cloud: Cloud, walrus: Walrus) -> None:
-    client = _client(
-        cloud,
+    client = s3_client(
         walrus.service_url,
         cloud.admin_key,
         request_checksum_calculation="when_supported",
@@ -232,3 +217,23 @@ def test_listing_v1_v2(admin_s3: Any) -> None:
         for item in page.get("Contents", [])
     ]
     assert seen_v1 == sorted(k for k in keys if k.startswith("p/"))
+
+
+def test_object_acl_document_and_grant_headers_conflict(admin_s3: Any) -> None:
+    admin_s3.create_bucket(Bucket="acl-conflict")
+    admin_s3.put_object(Bucket="acl-conflict", Key="k", Body=b"x")
+    policy = admin_s3.get_object_acl(Bucket="acl-conflict", Key="k")
+    document = {"Owner": policy["Owner"], "Grants": policy["Grants"]}
+    with pytest.raises(ClientError) as err:
+        admin_s3.put_object_acl(
+            Bucket="acl-conflict",
+            Key="k",
+            AccessControlPolicy=document,
+            GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"',
+        )
+    assert _code(err.value) == ("InvalidRequest", 400)
+    admin_s3.put_object_acl(Bucket="acl-conflict", Key="k", ACL="public-read")
+    grants = admin_s3.get_object_acl(Bucket="acl-conflict", Key="k")["Grants"]
+    assert {g["Permission"] for g in grants} == {"FULL_CONTROL", "READ"}
+    owner_grant = next(g for g in grants if g["Permission"] == "FULL_CONTROL")
+    assert owner_grant["Grantee"]["ID"] == policy["Owner"]["ID"]
